@@ -1,0 +1,5 @@
+"""`python -m reserve` is the same as the `reserve` command."""
+
+from reserve.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""Adapters to the outside world: files, chains, exchanges, FX feeds."""

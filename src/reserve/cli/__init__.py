@@ -1,0 +1,1 @@
+"""The ``reserve`` command: Typer + Rich, one command group per capability."""

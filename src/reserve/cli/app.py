@@ -1,0 +1,100 @@
+"""The root ``reserve`` command, its global options, and the one place that maps errors to
+exit codes: 2 for bad input (nothing written), 1 for data that does not verify."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import click
+import typer
+
+from reserve.cli import ledger
+from reserve.cli.context import CliState, state
+from reserve.cli.render import err, out
+from reserve.config import Settings
+from reserve.core.errors import IntegrityFailure, InvalidInput, ReserveError
+from reserve.storage.migrate import head_revision
+
+app = typer.Typer(
+    name="reserve",
+    help="Sovereign Reserve: the books of a national digital-asset reserve.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(ledger.app, name="ledger")
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL; overrides RESERVE_DATABASE_URL.", metavar="URL"),
+    ] = None,
+    actor: Annotated[
+        str | None, typer.Option("--as", help="The user on whose behalf the command acts.")
+    ] = None,
+) -> None:
+    """Global options; e.g. `reserve --db sqlite:///books.db ledger verify`."""
+    settings = Settings()
+    if db is not None:
+        settings = settings.model_copy(update={"database_url": db})
+    ctx.obj = CliState(settings=settings, actor=actor or settings.actor)
+    ctx.call_on_close(ctx.obj.close)
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create the database or bring its schema up to date.
+
+    Example: `reserve --db sqlite:///reserve.db init`
+    """
+    state(ctx).reserve()
+    out.print(f"database ready: schema {head_revision()}")
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    workdir: Annotated[
+        str, typer.Option(help="Folder for the demo's fresh SQLite database.")
+    ] = "demo-run",
+) -> None:
+    """Run the opening story on a fresh embedded database and show the books.
+
+    Example: `reserve demo --workdir /tmp/reserve-demo`
+    """
+    from reserve.cli.demo import run_demo
+
+    run_demo(workdir, actor=state(ctx).actor)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit code."""
+    try:
+        result = app(args=argv, prog_name="reserve", standalone_mode=False)
+    except click.exceptions.Exit as stop:
+        return stop.exit_code
+    except click.ClickException as usage:
+        usage.show()
+        return usage.exit_code
+    except click.Abort:
+        err.print("aborted")
+        return 1
+    except InvalidInput as bad:
+        for problem in bad.problems:
+            err.print(f"error: {problem}", markup=False)
+        return 2
+    except IntegrityFailure as broken:
+        err.print(f"verify failed: {broken}", markup=False)
+        return 1
+    except ReserveError as failure:
+        err.print(f"error: {failure}", markup=False)
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())

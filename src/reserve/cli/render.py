@@ -1,0 +1,93 @@
+"""Tables and JSON for the terminal: Rich for people, plain JSON for programs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any, Final
+
+from rich.console import Console
+from rich.table import Table
+
+from reserve.core.money import decimal_text, format_units
+from reserve.services.ledger import BalanceLine, LotLine
+
+CENT: Final = Decimal("0.01")
+_WIDTH: Final = None if sys.stdout.isatty() else 240  # pipes and CI logs get whole rows
+out = Console(highlight=False, soft_wrap=False, width=_WIDTH)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def emit_json(payload: Any) -> None:
+    print(json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def table(
+    title: str, columns: Sequence[str], rows: Iterable[Sequence[str]], *, right: Sequence[str] = ()
+) -> None:
+    grid = Table(title=title, title_justify="left")
+    for column in columns:
+        grid.add_column(column, justify="right" if column in right else "left", no_wrap=True)
+    for row in rows:
+        grid.add_row(*row)
+    out.print(grid)
+
+
+def balance_rows(lines: Sequence[BalanceLine]) -> list[dict[str, Any]]:
+    return [
+        {
+            "account": b.account,
+            "fund": b.fund,
+            "asset": b.asset,
+            "amount": format_units(b.amount, b.decimals),
+            "base_units": str(b.amount),
+        }
+        for b in lines
+    ]
+
+
+def show_balances(lines: Sequence[BalanceLine], *, title: str = "Balances") -> None:
+    table(
+        title,
+        ("account", "fund", "asset", "amount"),
+        ((b.account, b.fund or "-", b.asset, format_units(b.amount, b.decimals)) for b in lines),
+        right=("amount",),
+    )
+
+
+def lot_rows(lines: Sequence[LotLine]) -> list[dict[str, Any]]:
+    return [
+        {
+            "account": line.account,
+            "lot": line.lot.lot_id,
+            "asset": line.lot.asset,
+            "units": format_units(line.units, line.decimals),
+            "base_units": str(line.units),
+            "source": line.lot.source_kind,
+            "source_ref": line.lot.source_ref,
+            "acquired_on": line.lot.acquired_on.isoformat(),
+            "cost_usd": decimal_text(line.cost_usd.quantize(CENT)),
+            "cost_kzt": decimal_text(line.cost_kzt.quantize(CENT)),
+        }
+        for line in lines
+    ]
+
+
+def show_lots(lines: Sequence[LotLine], *, title: str = "Open lots") -> None:
+    rows = lot_rows(lines)
+    table(
+        title,
+        ("account", "lot", "asset", "units", "source", "ref", "acquired", "cost USD", "cost KZT"),
+        (
+            (r["account"], r["lot"], r["asset"], r["units"], r["source"], r["source_ref"],
+             r["acquired_on"], f"{_money(r['cost_usd'])}", f"{_money(r['cost_kzt'])}")
+            for r in rows
+        ),
+        right=("units", "cost USD", "cost KZT"),
+    )  # fmt: skip
+
+
+def _money(text: str) -> str:
+    return f"{Decimal(text):,.2f}"

@@ -1,0 +1,27 @@
+"""Configuration: one pydantic-settings class, built in ``bootstrap`` and passed down.
+
+Nothing else in the code reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """``RESERVE_DATABASE_URL`` and friends; the CLI's ``--db`` overrides the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="RESERVE_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///reserve.db",
+        description="SQLAlchemy URL: sqlite:///FILE or postgresql+psycopg://USER@HOST/DB",
+    )
+    actor: str = Field(default="system", description="who acts when the CLI is not told")
+    data_dir: Path = Field(
+        default=Path(__file__).resolve().parents[2] / "data",
+        description="the vendored public data (prices, sanctions lists) and their SOURCE notes",
+    )

@@ -1,0 +1,328 @@
+"""Ledger use cases: post, reverse, open accounts, register assets, read balances and lots.
+
+Each function is one unit of work: it commits everything or nothing. Posting holds the writer's
+lock from reading the chain head to commit, so concurrent writers form one chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+
+from reserve.bootstrap import Reserve
+from reserve.core.errors import Conflict, InvalidInput, NotFound, Problem
+from reserve.ledger.accounts import Account, name_problems
+from reserve.ledger.assets import Asset, Fund, asset_problems, fund_problems
+from reserve.ledger.booking import BookingContext, BookingRefused, book_entry
+from reserve.ledger.hashing import draft_digest, entry_hash
+from reserve.ledger.lots import LotBook
+from reserve.ledger.model import Entry, EntryDraft, Lot, PostingDraft
+from reserve.storage.repository import LedgerStore
+
+
+@dataclass(frozen=True)
+class Posted:
+    seq: int
+    hash: str
+    idempotency_key: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class BalanceLine:
+    account: str
+    fund: str | None
+    asset: str
+    amount: int
+    decimals: int
+
+
+@dataclass(frozen=True)
+class LotLine:
+    account: str
+    lot: Lot
+    units: int
+    decimals: int
+    cost_usd: Decimal
+    cost_kzt: Decimal
+
+
+# -- reference data -----------------------------------------------------------------------
+def register_asset(reserve: Reserve, asset: Asset) -> Asset:
+    """Register an asset; registering the same definition again is a no-op."""
+    problems = [Problem(f"asset {asset.code}", f, r) for f, r in asset_problems(asset)]
+    if problems:
+        raise InvalidInput(problems)
+    with reserve.writing() as uow:
+        known = uow.ledger.assets().get(asset.code)
+        if known == asset:
+            return known
+        if known is not None:
+            raise Conflict.one(f"asset {asset.code}", "code", f"already registered as {known}")
+        uow.ledger.add_asset(asset)
+        uow.commit()
+    return asset
+
+
+def register_fund(reserve: Reserve, fund: Fund) -> Fund:
+    problems = [Problem(f"fund {fund.code}", f, r) for f, r in fund_problems(fund)]
+    if problems:
+        raise InvalidInput(problems)
+    with reserve.writing() as uow:
+        known = uow.ledger.funds().get(fund.code)
+        if known == fund:
+            return known
+        if known is not None:
+            raise Conflict.one(f"fund {fund.code}", "code", f"already registered as {known}")
+        uow.ledger.add_fund(fund)
+        uow.commit()
+    return fund
+
+
+def open_accounts(reserve: Reserve, accounts: Sequence[Account]) -> list[Account]:
+    """Open accounts (all or none); reopening an identical account is a no-op."""
+    with reserve.writing() as uow:
+        known = uow.ledger.accounts()
+        funds = uow.ledger.funds()
+        problems: list[Problem] = []
+        fresh: dict[str, Account] = {}
+        for account in accounts:
+            where = f"account {account.name}"
+            problems += [Problem(where, "name", reason) for reason in name_problems(account.name)]
+            if account.fund is not None and account.fund not in funds:
+                problems.append(Problem(where, "fund", f"unknown fund {account.fund!r}"))
+            earlier = known.get(account.name) or fresh.get(account.name)
+            if earlier is not None and earlier != account:
+                problems.append(Problem(where, "name", f"already open as {earlier}"))
+            elif earlier is None:
+                fresh[account.name] = account
+        if problems:
+            raise InvalidInput(problems)
+        for account in fresh.values():
+            uow.ledger.add_account(account)
+        uow.commit()
+    return list(accounts)
+
+
+def list_accounts(reserve: Reserve) -> list[Account]:
+    with reserve.reading() as uow:
+        return sorted(uow.ledger.accounts().values(), key=lambda a: a.name)
+
+
+def list_assets(reserve: Reserve) -> list[Asset]:
+    with reserve.reading() as uow:
+        return sorted(uow.ledger.assets().values(), key=lambda a: a.code)
+
+
+def list_funds(reserve: Reserve) -> list[Fund]:
+    with reserve.reading() as uow:
+        return sorted(uow.ledger.funds().values(), key=lambda f: f.code)
+
+
+# -- posting --------------------------------------------------------------------------------
+def post_entries(reserve: Reserve, drafts: Sequence[EntryDraft], *, actor: str) -> list[Posted]:
+    """Post every draft or none. A replayed idempotency key with the same content returns the
+    entry first posted under it; with other content it is refused."""
+    with reserve.writing() as uow:
+        posting = _Posting(uow.ledger, reserve, actor)
+        posting.seen.update(uow.ledger.digests_by_key([d.idempotency_key for d in drafts]))
+        results = [posting.post(i, draft) for i, draft in enumerate(drafts, start=1)]
+        if posting.problems:
+            conflicts = all(p.field == "idempotency_key" for p in posting.problems)
+            raise (Conflict if conflicts else InvalidInput)(posting.problems)
+        posting.write()
+        uow.commit()
+    return [r for r in results if r is not None]
+
+
+def reverse_entry(
+    reserve: Reserve, seq: int, *, key: str, on: date, memo: str, actor: str
+) -> Posted:
+    """Post the reversing entry of entry ``seq``: the correction that leaves history intact."""
+    draft = EntryDraft(key, on, "reversal", memo, (), {"reverses": str(seq)}, reverses=seq)
+    return post_entries(reserve, [draft], actor=actor)[0]
+
+
+class _Posting:
+    """The state of one posting unit of work: head, lot book and balances touched so far."""
+
+    def __init__(self, store: LedgerStore, reserve: Reserve, actor: str) -> None:
+        self.store = store
+        self.actor = actor
+        self.now = reserve.clock()
+        self.seq, self.head = store.lock_head()
+        self.ctx = BookingContext(store.assets(), store.accounts(), LotBook())
+        self.balances: dict[tuple[str, str], int] = {}
+        self.entries: list[Entry] = []
+        self.problems: list[Problem] = []
+        self.seen: dict[str, tuple[int, str]] = {}  # idempotency key -> (seq, content digest)
+        self.reversed: set[int] = set()
+
+    def post(self, index: int, draft: EntryDraft) -> Posted | None:
+        where = f"entry {index} ({draft.idempotency_key!r})"
+        digest = draft_digest(draft)
+        earlier = self.seen.get(draft.idempotency_key)
+        if earlier is not None:
+            seq, known = earlier
+            if known != digest:
+                self.problems.append(
+                    Problem(
+                        where,
+                        "idempotency_key",
+                        f"already used by entry {seq} with different content",
+                    )
+                )
+                return None
+            return Posted(seq, self._hash_of(seq), draft.idempotency_key, created=False)
+        expanded = self._expand_reversal(draft, where) if draft.reverses is not None else draft
+        if expanded is None:
+            return None
+        self._preload(expanded)
+        try:
+            booked = book_entry(expanded, seq=self.seq + 1, where=where, ctx=self.ctx)
+        except BookingRefused as refused:
+            self.problems += refused.problems
+            return None
+        self.seq += 1
+        entry = Entry(
+            seq=self.seq,
+            recorded_at=self.now,
+            date=draft.date,
+            kind=draft.kind,
+            memo=draft.memo,
+            refs=dict(draft.refs),
+            actor=self.actor,
+            idempotency_key=draft.idempotency_key,
+            reverses=draft.reverses,
+            content_digest=digest,
+            postings=booked.postings,
+            lots=booked.lots,
+            prev_hash=self.head,
+            hash="",
+        )
+        entry = replace(entry, hash=entry_hash(entry))
+        self.head = entry.hash
+        self.entries.append(entry)
+        self.seen[draft.idempotency_key] = (entry.seq, digest)
+        self._track_balances(entry)
+        return Posted(entry.seq, entry.hash, entry.idempotency_key, created=True)
+
+    def _hash_of(self, seq: int) -> str:
+        for entry in self.entries:
+            if entry.seq == seq:
+                return entry.hash
+        stored = self.store.entry(seq)
+        return stored.hash if stored else ""
+
+    def _expand_reversal(self, draft: EntryDraft, where: str) -> EntryDraft | None:
+        seq = draft.reverses
+        assert seq is not None
+        original = next((e for e in self.entries if e.seq == seq), None) or self.store.entry(seq)
+        if original is None:
+            self.problems.append(Problem(where, "reverses", f"there is no entry {seq}"))
+            return None
+        already = self.store.reversal_of(seq)
+        if already is not None or seq in self.reversed:
+            by = f" by entry {already}" if already is not None else " earlier in this file"
+            self.problems.append(Problem(where, "reverses", f"entry {seq} is already reversed{by}"))
+            return None
+        self.reversed.add(seq)
+        postings = tuple(
+            PostingDraft(p.account, p.asset, -p.amount, lot=p.lot_id) for p in original.postings
+        )
+        return replace(draft, postings=postings)
+
+    def _preload(self, draft: EntryDraft) -> None:
+        """Load the lot holdings and lot records that booking ``draft`` will look at."""
+        book = self.ctx.book
+        wanted_lots: set[str] = set()
+        for p in draft.postings:
+            account = self.ctx.accounts.get(p.account)
+            asset = self.ctx.assets.get(p.asset)
+            if account is None or asset is None or not asset.tracks_lots:
+                continue
+            if account.holds_lots and not book.is_loaded(p.account, p.asset):
+                book.load(p.account, p.asset, self.store.holdings_of(p.account, p.asset))
+            if p.lot is not None:
+                wanted_lots.add(p.lot)
+            if p.opens is not None and p.opens.lot_id is not None:
+                wanted_lots.add(p.opens.lot_id)
+        missing = [lot_id for lot_id in wanted_lots if book.lot(lot_id) is None]
+        for lot in self.store.lots_by_id(missing) if missing else []:
+            book.remember(lot)
+
+    def _track_balances(self, entry: Entry) -> None:
+        keys = {(p.account, p.asset) for p in entry.postings}
+        unknown = [key for key in keys if key not in self.balances]
+        if unknown:
+            stored = self.store.balances_of(unknown)
+            for key in unknown:
+                self.balances[key] = stored.get(key, 0)
+        for p in entry.postings:
+            self.balances[(p.account, p.asset)] += p.amount
+
+    def write(self) -> None:
+        if not self.entries:
+            return
+        self.store.write_entries(self.entries)
+        touched = {(p.account, p.asset) for e in self.entries for p in e.postings}
+        holdings = {}
+        for account, lot_id in self.ctx.book.changed:
+            lot, units, arrival = self.ctx.book.current((account, lot_id))
+            holdings[(account, lot_id)] = (lot.asset, units, arrival)
+        self.store.save_projections(
+            balances={key: self.balances[key] for key in touched},
+            holdings=holdings,
+            head=(self.seq, self.head),
+        )
+
+
+# -- reading --------------------------------------------------------------------------------
+def balances(
+    reserve: Reserve,
+    *,
+    account_prefix: str | None = None,
+    asset: str | None = None,
+    as_of: date | None = None,
+    fund: str | None = None,
+) -> list[BalanceLine]:
+    """Balances per account and asset, now or at the end of ``as_of``; zero balances omitted."""
+    with reserve.reading() as uow:
+        store = uow.ledger
+        assets, accounts = store.assets(), store.accounts()
+        _check_filters(store, asset=asset, fund=fund)
+        if as_of is None:
+            found = store.current_balances(account_prefix=account_prefix, asset=asset)
+        else:
+            found = store.balances_as_of(as_of, account_prefix=account_prefix, asset=asset)
+    lines = [
+        BalanceLine(name, accounts[name].fund, code, amount, assets[code].decimals)
+        for (name, code), amount in found.items()
+        if fund is None or accounts[name].fund == fund
+    ]
+    return sorted(lines, key=lambda line: (line.account, line.asset))
+
+
+def open_lots(
+    reserve: Reserve, *, account_prefix: str | None = None, asset: str | None = None
+) -> list[LotLine]:
+    """Every open lot in every asset account, with the cost basis of what remains."""
+    with reserve.reading() as uow:
+        store = uow.ledger
+        _check_filters(store, asset=asset, fund=None)
+        assets = store.assets()
+        rows = store.open_lots(account_prefix=account_prefix, asset=asset)
+    lines = []
+    for account, lot, units in rows:
+        usd, kzt = lot.cost_of(units)
+        lines.append(LotLine(account, lot, units, assets[lot.asset].decimals, usd, kzt))
+    return lines
+
+
+def _check_filters(store: LedgerStore, *, asset: str | None, fund: str | None) -> None:
+    if asset is not None and asset not in store.assets():
+        raise NotFound.one("filter", "asset", f"unknown asset {asset!r}")
+    if fund is not None and fund not in store.funds():
+        raise NotFound.one("filter", "fund", f"unknown fund {fund!r}")

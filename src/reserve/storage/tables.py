@@ -1,0 +1,139 @@
+"""The schema, as SQLAlchemy Core tables.
+
+Journal tables (``entries``, ``postings``, ``lots``) and reference tables (``assets``, ``funds``,
+``accounts``) are append-only: database triggers refuse UPDATE and DELETE on them. ``balances``,
+``lot_balances`` and ``chain_head`` are projections kept in step with the journal inside the same
+transaction; ``reserve ledger verify`` rebuilds them from the journal and compares.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from reserve.storage.types import BaseUnits, ExactDecimal
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Seq = BigInteger().with_variant(Integer(), "sqlite")
+
+assets = Table(
+    "assets",
+    metadata,
+    Column("code", String(12), primary_key=True),
+    Column("decimals", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("tracks_lots", Boolean, nullable=False),
+)
+
+funds = Table(
+    "funds",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("name", String(200), nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("fund", String(16), ForeignKey("funds.code"), nullable=True),
+    Column("opened_on", Date, nullable=False),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("date", Date, nullable=False, index=True),
+    Column("kind", String(40), nullable=False),
+    Column("memo", Text, nullable=False),
+    Column("refs", Text, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("reverses", Seq, ForeignKey("entries.seq"), nullable=True, unique=True),
+    Column("content_digest", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+postings = Table(
+    "postings",
+    metadata,
+    Column("entry_seq", Seq, ForeignKey("entries.seq"), primary_key=True),
+    Column("line", Integer, primary_key=True),
+    Column("leg", Integer, primary_key=True),
+    Column("account", String(200), ForeignKey("accounts.name"), nullable=False),
+    Column("asset", String(12), ForeignKey("assets.code"), nullable=False),
+    Column("amount", BaseUnits, nullable=False),
+    Column("lot_id", String(64), nullable=True),
+    Column("booking", String(8), nullable=False),
+    Index("ix_postings_account_asset", "account", "asset"),
+)
+
+lots = Table(
+    "lots",
+    metadata,
+    Column("lot_id", String(64), primary_key=True),
+    Column("asset", String(12), ForeignKey("assets.code"), nullable=False),
+    Column("account", String(200), ForeignKey("accounts.name"), nullable=False),
+    Column("source_kind", String(40), nullable=False),
+    Column("source_ref", String(200), nullable=False),
+    Column("acquired_on", Date, nullable=False),
+    Column("units", BaseUnits, nullable=False),
+    Column("cost_usd", ExactDecimal, nullable=False),
+    Column("cost_kzt", ExactDecimal, nullable=False),
+    Column("entry_seq", Seq, ForeignKey("entries.seq"), nullable=False, index=True),
+    Column("position", Integer, nullable=False),
+)
+
+balances = Table(
+    "balances",
+    metadata,
+    Column("account", String(200), ForeignKey("accounts.name"), primary_key=True),
+    Column("asset", String(12), ForeignKey("assets.code"), primary_key=True),
+    Column("amount", BaseUnits, nullable=False),
+)
+
+lot_balances = Table(
+    "lot_balances",
+    metadata,
+    Column("account", String(200), ForeignKey("accounts.name"), primary_key=True),
+    Column("lot_id", String(64), ForeignKey("lots.lot_id"), primary_key=True),
+    Column("asset", String(12), ForeignKey("assets.code"), nullable=False),
+    Column("units", BaseUnits, nullable=False),
+    Column("arrival", BigInteger, nullable=False),
+    Index("ix_lot_balances_account_asset", "account", "asset"),
+)
+
+chain_head = Table(
+    "chain_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Seq, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+APPEND_ONLY: Final = ("assets", "funds", "accounts", "entries", "postings", "lots")
