@@ -11,7 +11,7 @@ from typing import Any, Final
 from rich.console import Console
 from rich.table import Table
 
-from reserve.core.money import decimal_text, format_units
+from reserve.core.money import format_units
 from reserve.services.ledger import BalanceLine, LotLine
 
 CENT: Final = Decimal("0.01")
@@ -68,8 +68,8 @@ def lot_rows(lines: Sequence[LotLine]) -> list[dict[str, Any]]:
             "source": line.lot.source_kind,
             "source_ref": line.lot.source_ref,
             "acquired_on": line.lot.acquired_on.isoformat(),
-            "cost_usd": decimal_text(line.cost_usd.quantize(CENT)),
-            "cost_kzt": decimal_text(line.cost_kzt.quantize(CENT)),
+            "cost_usd": str(line.cost_usd.quantize(CENT)),
+            "cost_kzt": str(line.cost_kzt.quantize(CENT)),
         }
         for line in lines
     ]

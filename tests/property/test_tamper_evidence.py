@@ -1,0 +1,168 @@
+"""Any change to any stored field of any entry makes verify fail at exactly that entry."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from conftest import make_reserve
+from reserve.core.errors import IntegrityFailure
+from reserve.ledger.workload import workload, workload_accounts
+from reserve.services.integrity import verify_ledger
+from reserve.services.ledger import open_accounts, post_entries
+from reserve.storage.tables import APPEND_ONLY
+from reserve.storage.triggers import drop_append_only_sql
+
+START = date(2022, 6, 1)
+ENTRIES = 24
+
+# (table, column, key column naming the entry, how to change the value). Values keep their
+# type, as a forger's would: an unreadable value is a different failure (see the notes).
+FIELDS = [
+    ("entries", c, "seq", "text")
+    for c in (
+        "kind",
+        "memo",
+        "actor",
+        "idempotency_key",
+        "content_digest",
+        "prev_hash",
+        "hash",
+    )
+] + [
+    ("entries", "recorded_at", "seq", "timestamp"),
+    ("entries", "refs", "seq", "json"),
+    ("entries", "date", "seq", "date"),
+    ("postings", "amount", "entry_seq", "int"),
+    ("postings", "account", "entry_seq", "account"),
+    ("postings", "asset", "entry_seq", "asset"),
+    ("postings", "lot_id", "entry_seq", "text"),
+    ("postings", "booking", "entry_seq", "booking"),
+    ("postings", "line", "entry_seq", "key"),
+    ("postings", "leg", "entry_seq", "key"),
+    ("lots", "units", "entry_seq", "int"),
+    ("lots", "cost_usd", "entry_seq", "decimal"),
+    ("lots", "cost_kzt", "entry_seq", "decimal"),
+    ("lots", "source_kind", "entry_seq", "text"),
+    ("lots", "source_ref", "entry_seq", "text"),
+    ("lots", "acquired_on", "entry_seq", "date"),
+    ("lots", "account", "entry_seq", "account"),
+    ("lots", "position", "entry_seq", "int"),
+]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("tamper") / "template.db"
+    reserve = make_reserve(f"sqlite:///{path}")
+    open_accounts(reserve, workload_accounts(START))
+    post_entries(reserve, list(workload(ENTRIES, seed=11, start=START)), actor="t")
+    reserve.close()
+    yield path
+
+
+def changed(kind: str, old: object, nudge: int) -> object:
+    if kind == "int":
+        return int(str(old)) + nudge
+    if kind == "key":  # far from its neighbours, so the primary key stays unique
+        return int(str(old)) + 1000 * nudge
+    if kind == "timestamp":
+        return f"{str(old)[:-6]}{nudge:06d}"
+    if kind == "json":
+        return '{"planted":"%d"}' % nudge
+    if kind == "decimal":
+        return f"{old}{nudge}" if "." in str(old) else f"{old}.{nudge}"
+    if kind == "date":
+        return f"2019-01-{nudge % 28 + 1:02d}"
+    if kind == "account":
+        return "Equity:Intake" if old != "Equity:Intake" else "Equity:Disposals"
+    if kind == "asset":
+        return "USDT" if old != "USDT" else "BTC"
+    if kind == "booking":
+        return "named" if old != "named" else "fifo"
+    return f"{old}~{nudge}"
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    field=st.sampled_from(FIELDS),
+    pick=st.integers(min_value=0, max_value=10**6),
+    nudge=st.integers(1, 9),
+)
+def test_changing_any_stored_field_breaks_the_chain_at_that_entry(
+    template: Path, tmp_path: Path, field: tuple[str, str, str, str], pick: int, nudge: int
+) -> None:
+    table, column, key, kind = field
+    copy = tmp_path / f"t{pick}.db"
+    copy.unlink(missing_ok=True)
+    with sqlite3.connect(template) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    with sqlite3.connect(copy) as db:
+        for statement in drop_append_only_sql("sqlite", APPEND_ONLY):
+            db.execute(statement)
+        rows = db.execute(f"SELECT rowid, {key}, {column} FROM {table} ORDER BY rowid").fetchall()
+        rows = [r for r in rows if r[2] is not None]
+        rowid, seq, old = rows[pick % len(rows)]
+        new = changed(kind, old, nudge)
+        assert str(new) != str(old)
+        db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (new, rowid))
+    reserve = make_reserve(f"sqlite:///{copy}")
+    try:
+        with pytest.raises(IntegrityFailure) as caught:
+            verify_ledger(reserve)
+        assert caught.value.first_bad_seq == seq, str(caught.value)
+    finally:
+        reserve.close()
+
+
+def test_a_deleted_entry_is_named_as_missing(template: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "gap.db"
+    with sqlite3.connect(template) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    with sqlite3.connect(copy) as db:
+        for statement in drop_append_only_sql("sqlite", APPEND_ONLY):
+            db.execute(statement)
+        for table, key in (("postings", "entry_seq"), ("lots", "entry_seq"), ("entries", "seq")):
+            db.execute(f"DELETE FROM {table} WHERE {key} = 7")
+    reserve = make_reserve(f"sqlite:///{copy}")
+    with pytest.raises(IntegrityFailure, match="entry 7 is missing") as caught:
+        verify_ledger(reserve)
+    assert caught.value.first_bad_seq == 7
+    reserve.close()
+
+
+def test_tampering_on_postgresql_is_found_at_that_entry(postgres_url: str) -> None:
+    reserve = make_reserve(postgres_url)
+    open_accounts(reserve, workload_accounts(START))
+    post_entries(reserve, list(workload(12, seed=3, start=START)), actor="t")
+    with reserve.engine.begin() as conn:
+        for statement in drop_append_only_sql("postgresql", APPEND_ONLY):
+            conn.execute(text(statement))
+        conn.execute(
+            text("UPDATE postings SET amount = amount + 1 WHERE entry_seq = 5 AND line = 0")
+        )
+    with pytest.raises(IntegrityFailure) as caught:
+        verify_ledger(reserve)
+    assert caught.value.first_bad_seq == 5
+    reserve.close()
+
+
+def test_a_drifted_projection_is_reported(template: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "drift.db"
+    with sqlite3.connect(template) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    with sqlite3.connect(copy) as db:
+        db.execute("UPDATE balances SET amount = amount || '1' WHERE rowid = 1")
+    reserve = make_reserve(f"sqlite:///{copy}")
+    with pytest.raises(IntegrityFailure, match="stored balance"):
+        verify_ledger(reserve)
+    reserve.close()

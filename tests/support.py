@@ -1,0 +1,84 @@
+"""Small builders for ledger tests: accounts, lots and drafts written the way users write them."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from reserve.bootstrap import Reserve
+from reserve.ledger.accounts import Account
+from reserve.ledger.model import EntryDraft, LotOpening, PostingDraft
+from reserve.services.ledger import open_accounts
+
+DAY = date(2024, 3, 5)
+CUSTODY = "Assets:Custody:Seized:2024-001:BTC"
+CASE_EQUITY = "Equity:Custody:2024-001"
+VAULT = "Assets:Reserve:SFDA:BTC:vault-astana-1"
+VAULT2 = "Assets:Reserve:SFDA:BTC:vault-almaty-1"
+ETH_WALLET = "Assets:Reserve:SFDA:ETH:hot-1"
+FEES = "Expenses:Fees:Network"
+MINING = "Income:Mining:SFDA"
+DISPOSALS = "Equity:Disposals"
+
+ACCOUNTS = (
+    (CUSTODY, None),
+    (CASE_EQUITY, None),
+    (VAULT, "SFDA"),
+    (VAULT2, "SFDA"),
+    (ETH_WALLET, "SFDA"),
+    (FEES, None),
+    (MINING, "SFDA"),
+    (DISPOSALS, "SFDA"),
+)
+
+
+def open_standard(reserve: Reserve) -> None:
+    open_accounts(reserve, [Account(n, f, date(2024, 1, 1)) for n, f in ACCOUNTS])
+
+
+def lot(
+    source: str = "mining", ref: str = "batch-1", usd: str = "1000", **kw: object
+) -> LotOpening:
+    return LotOpening(source, ref, Decimal(usd), Decimal(usd) * 450, **kw)  # type: ignore[arg-type]
+
+
+def intake(
+    key: str,
+    account: str,
+    units: int,
+    *,
+    asset: str = "BTC",
+    counter: str = MINING,
+    day: date = DAY,
+    opening: LotOpening | None = None,
+) -> EntryDraft:
+    return EntryDraft(
+        key,
+        day,
+        "intake",
+        f"{units} into {account}",
+        (
+            PostingDraft(account, asset, units, opens=opening or lot()),
+            PostingDraft(counter, asset, -units),
+        ),
+    )
+
+
+def move(
+    key: str,
+    source: str,
+    target: str,
+    units: int,
+    *,
+    fee: int = 0,
+    asset: str = "BTC",
+    day: date = DAY,
+    lot_id: str | None = None,
+) -> EntryDraft:
+    legs = [
+        PostingDraft(source, asset, -units, lot=lot_id),
+        PostingDraft(target, asset, units - fee),
+    ]
+    if fee:
+        legs.append(PostingDraft(FEES, asset, fee))
+    return EntryDraft(key, day, "transfer", "move", tuple(legs))
