@@ -1,4 +1,4 @@
-"""The `reserve` command end to end: JSON in, tables and JSON out, exit codes, nothing half-written."""
+"""The `reserve` command end to end: JSON in, tables and JSON out, exit codes, no half writes."""
 
 from __future__ import annotations
 
@@ -196,8 +196,8 @@ def test_relieving_more_than_a_lot_holds(cli: Cli) -> None:
     code, _, err = cli.post(too_much)
     assert code == 2
     assert err.strip() == (
-        f"error: entry 1 ('return:2024-001'): postings[0].amount: relieves 12.50000001 BTC from lot "
-        f"{lot['lot']}, which holds 12.50000000 BTC in {CUSTODY}"
+        "error: entry 1 ('return:2024-001'): postings[0].amount: relieves 12.50000001 BTC "
+        f"from lot {lot['lot']}, which holds 12.50000000 BTC in {CUSTODY}"
     )
     assert cli.state() == before
 
@@ -208,7 +208,8 @@ def test_reused_key_with_new_content(cli: Cli) -> None:
     code, _, err = cli.post(_with(["memo"], "edited"))
     assert code == 2
     assert err.strip() == (
-        "error: entry 1 ('seizure:2024-001:1'): idempotency_key: already used by entry 1 with different content"
+        "error: entry 1 ('seizure:2024-001:1'): idempotency_key: "
+        "already used by entry 1 with different content"
     )
     assert cli.state() == before
 
@@ -245,11 +246,36 @@ def test_registering_an_asset_and_an_account_with_a_bad_name(cli: Cli) -> None:
     assert "segment 'bad name' may hold only letters, digits and '-'" in err
 
 
+def test_holdings_keep_seized_units_out_of_the_reserve(cli: Cli) -> None:
+    assert cli.post(SEIZURE)[0] == 0
+    mined = {
+        "idempotency_key": "mining:1",
+        "date": "2024-03-06",
+        "kind": "mining",
+        "postings": [
+            {
+                "account": VAULT,
+                "asset": "BTC",
+                "amount": "0.75",
+                "lot": {"source": "mining", "ref": "b1", "cost_usd": "1", "cost_kzt": "450"},
+            },
+            {"account": "Income:Mining:SFDA", "asset": "BTC", "amount": "-0.75"},
+        ],
+    }
+    assert cli.post(mined)[0] == 0
+    books = {(h["book"], h["asset"]): h["amount"] for h in cli.json("ledger", "holdings")}
+    assert books == {
+        ("SFDA", "BTC"): "0.75000000",
+        ("RESERVE", "BTC"): "0.75000000",
+        ("CUSTODY", "BTC"): "12.50000000",
+    }
+
+
 def test_demo_runs_and_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["demo", "--workdir", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
     assert "chain ok: 6 entries" in out
-    assert "Custodial holdings (seized, not the state's)" in out
+    assert "custodial: seized, not the state's" in out
     database = f"sqlite:///{tmp_path / 'demo' / 'reserve.db'}"
     assert run(["--db", database, "ledger", "verify"]) == 0
     capsys.readouterr()

@@ -6,12 +6,13 @@ import multiprocessing as mp
 from datetime import date
 
 import pytest
-from support import MINING, VAULT, intake, open_standard
 
 from reserve.bootstrap import bootstrap
 from reserve.config import Settings
 from reserve.services.integrity import verify_ledger
 from reserve.services.ledger import balances, post_entries
+
+from support import MINING, VAULT, intake, open_standard
 
 WRITERS = 8
 EACH = 200

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+
+from reserve.bootstrap import Reserve
+from reserve.core.errors import Conflict, InvalidInput
+from reserve.ledger.model import EntryDraft, PostingDraft
+from reserve.services.integrity import verify_ledger
+from reserve.services.ledger import balances, open_lots, post_entries, reverse_entry
+
 from support import (
     CASE_EQUITY,
     CUSTODY,
@@ -21,12 +29,6 @@ from support import (
     move,
     open_standard,
 )
-
-from reserve.bootstrap import Reserve
-from reserve.core.errors import Conflict, InvalidInput
-from reserve.ledger.model import EntryDraft, PostingDraft
-from reserve.services.integrity import verify_ledger
-from reserve.services.ledger import balances, open_lots, post_entries, reverse_entry
 
 
 def fingerprint(reserve: Reserve) -> tuple[int, str, list[tuple[str, str, int]]]:
@@ -187,7 +189,7 @@ def test_reversing_units_that_have_moved_on_is_refused(books: Reserve) -> None:
         actor="clerk",
     )
     with pytest.raises(
-        InvalidInput, match="relieves 0.00000010 BTC from lot A, which holds 0.00000000 BTC"
+        InvalidInput, match=re.escape("relieves 0.00000010 BTC from lot A, which holds 0.00000000")
     ):
         reverse_entry(books, 1, key="fix:1", on=DAY, memo="", actor="clerk")
 
@@ -210,15 +212,34 @@ def test_triggers_refuse_update_and_delete_on_journal_tables(
     assert verify_ledger(books).entries == 1
 
 
-def test_posting_on_a_date_with_history_keeps_fifo_by_acquisition(books: Reserve) -> None:
+def test_a_lot_recorded_late_is_relieved_by_its_acquisition_date(books: Reserve) -> None:
     later = date(2024, 6, 1)
     post_entries(
         books,
         [
             intake("late", VAULT, 10, day=later, opening=lot(lot_id="LATE")),
-            intake("early", VAULT, 10, day=DAY, opening=lot(lot_id="EARLY")),
+            intake("early", VAULT, 10, day=later, opening=lot(lot_id="EARLY", acquired_on=DAY)),
         ],
         actor="clerk",
     )
     post_entries(books, [move("m", VAULT, VAULT2, 10, day=later)], actor="clerk")
     assert {line.lot.lot_id for line in open_lots(books, account_prefix=VAULT2)} == {"EARLY"}
+
+
+def test_an_entry_dated_before_the_latest_is_refused(books: Reserve) -> None:
+    post_entries(books, [intake("feb", VAULT, 10, day=date(2024, 2, 1))], actor="clerk")
+    before = fingerprint(books)
+    with pytest.raises(InvalidInput) as caught:
+        post_entries(books, [move("jan", VAULT, VAULT2, 1, day=date(2024, 1, 15))], actor="clerk")
+    assert [str(p) for p in caught.value.problems] == [
+        "entry 1 ('jan'): date: 2024-01-15 is before 2024-02-01, the date of the latest entry: "
+        "the ledger is kept in date order, so date a late entry the day it is posted"
+    ]
+    assert fingerprint(books) == before
+    assert balance_of(books, VAULT, as_of=date(2024, 1, 15)) == 0
+
+
+def test_a_lot_acquired_after_its_entry_is_refused(books: Reserve) -> None:
+    future = intake("f", VAULT, 10, opening=lot(acquired_on=DAY + timedelta(days=1)))
+    with pytest.raises(InvalidInput, match=r"postings\[0\]\.lot\.acquired: 2024-03-06 is after"):
+        post_entries(books, [future], actor="clerk")

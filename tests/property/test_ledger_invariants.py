@@ -10,11 +10,12 @@ from tempfile import TemporaryDirectory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import make_reserve
 from reserve.ledger.accounts import is_under
 from reserve.ledger.workload import WorkloadShape, workload, workload_accounts
 from reserve.services.integrity import verify_ledger
 from reserve.services.ledger import balances, open_accounts, open_lots, post_entries
+
+from conftest import make_reserve
 
 START = date(2021, 1, 1)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from conftest import make_reserve
 from reserve.core.errors import IntegrityFailure
 from reserve.ledger.workload import workload, workload_accounts
 from reserve.services.integrity import verify_ledger
@@ -20,11 +18,13 @@ from reserve.services.ledger import open_accounts, post_entries
 from reserve.storage.tables import APPEND_ONLY
 from reserve.storage.triggers import drop_append_only_sql
 
+from conftest import make_reserve
+
 START = date(2022, 6, 1)
 ENTRIES = 24
 
-# (table, column, key column naming the entry, how to change the value). Values keep their
-# type, as a forger's would: an unreadable value is a different failure (see the notes).
+# (table, column, key column naming the entry, how to change the value): values that keep
+# their type, as a careful forger's would, and values that no longer read as their type.
 FIELDS = [
     ("entries", c, "seq", "text")
     for c in (
@@ -38,6 +38,12 @@ FIELDS = [
     )
 ] + [
     ("entries", "recorded_at", "seq", "timestamp"),
+    ("entries", "recorded_at", "seq", "text"),  # unreadable as a timestamp
+    ("entries", "refs", "seq", "text"),  # unreadable as JSON
+    ("entries", "date", "seq", "text"),
+    ("postings", "amount", "entry_seq", "text"),
+    ("lots", "cost_usd", "entry_seq", "text"),
+    ("lots", "acquired_on", "entry_seq", "text"),
     ("entries", "refs", "seq", "json"),
     ("entries", "date", "seq", "date"),
     ("postings", "amount", "entry_seq", "int"),
@@ -59,13 +65,23 @@ FIELDS = [
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("tamper") / "template.db"
     reserve = make_reserve(f"sqlite:///{path}")
     open_accounts(reserve, workload_accounts(START))
     post_entries(reserve, list(workload(ENTRIES, seed=11, start=START)), actor="t")
     reserve.close()
-    yield path
+    return path
+
+
+def copy_of(template: Path, path: Path) -> Path:
+    """A private copy of the template ledger, with the append-only triggers dropped."""
+    path.unlink(missing_ok=True)
+    with sqlite3.connect(template) as source, sqlite3.connect(path) as target:
+        source.backup(target)
+        for statement in drop_append_only_sql("sqlite", APPEND_ONLY):
+            target.execute(statement)
+    return path
 
 
 def changed(kind: str, old: object, nudge: int) -> object:
@@ -76,7 +92,7 @@ def changed(kind: str, old: object, nudge: int) -> object:
     if kind == "timestamp":
         return f"{str(old)[:-6]}{nudge:06d}"
     if kind == "json":
-        return '{"planted":"%d"}' % nudge
+        return f'{{"planted":"{nudge}"}}'
     if kind == "decimal":
         return f"{old}{nudge}" if "." in str(old) else f"{old}.{nudge}"
     if kind == "date":
@@ -102,19 +118,15 @@ def test_changing_any_stored_field_breaks_the_chain_at_that_entry(
     template: Path, tmp_path: Path, field: tuple[str, str, str, str], pick: int, nudge: int
 ) -> None:
     table, column, key, kind = field
-    copy = tmp_path / f"t{pick}.db"
-    copy.unlink(missing_ok=True)
-    with sqlite3.connect(template) as source, sqlite3.connect(copy) as target:
-        source.backup(target)
+    copy = copy_of(template, tmp_path / f"t{pick}.db")
     with sqlite3.connect(copy) as db:
-        for statement in drop_append_only_sql("sqlite", APPEND_ONLY):
-            db.execute(statement)
         rows = db.execute(f"SELECT rowid, {key}, {column} FROM {table} ORDER BY rowid").fetchall()
         rows = [r for r in rows if r[2] is not None]
         rowid, seq, old = rows[pick % len(rows)]
         new = changed(kind, old, nudge)
         assert str(new) != str(old)
-        db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (new, rowid))
+        stored = str(new) if isinstance(old, str) else new  # amounts are TEXT on SQLite
+        db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (stored, rowid))
     reserve = make_reserve(f"sqlite:///{copy}")
     try:
         with pytest.raises(IntegrityFailure) as caught:
@@ -125,12 +137,8 @@ def test_changing_any_stored_field_breaks_the_chain_at_that_entry(
 
 
 def test_a_deleted_entry_is_named_as_missing(template: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "gap.db"
-    with sqlite3.connect(template) as source, sqlite3.connect(copy) as target:
-        source.backup(target)
+    copy = copy_of(template, tmp_path / "gap.db")
     with sqlite3.connect(copy) as db:
-        for statement in drop_append_only_sql("sqlite", APPEND_ONLY):
-            db.execute(statement)
         for table, key in (("postings", "entry_seq"), ("lots", "entry_seq"), ("entries", "seq")):
             db.execute(f"DELETE FROM {table} WHERE {key} = 7")
     reserve = make_reserve(f"sqlite:///{copy}")
@@ -157,9 +165,7 @@ def test_tampering_on_postgresql_is_found_at_that_entry(postgres_url: str) -> No
 
 
 def test_a_drifted_projection_is_reported(template: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "drift.db"
-    with sqlite3.connect(template) as source, sqlite3.connect(copy) as target:
-        source.backup(target)
+    copy = copy_of(template, tmp_path / "drift.db")
     with sqlite3.connect(copy) as db:
         db.execute("UPDATE balances SET amount = amount || '1' WHERE rowid = 1")
     reserve = make_reserve(f"sqlite:///{copy}")

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from support import CUSTODY, DAY, FEES, MINING, VAULT, VAULT2, intake, lot, move
 
 from reserve.ledger.accounts import Account
 from reserve.ledger.assets import Asset
 from reserve.ledger.booking import BookingContext, BookingRefused, book_entry
 from reserve.ledger.lots import LotBook
 from reserve.ledger.model import Booking, EntryDraft, PostingDraft
+
+from support import CUSTODY, DAY, FEES, MINING, VAULT, VAULT2, intake, lot, move
 
 ASSETS = {"BTC": Asset("BTC", 8, "Bitcoin"), "USD": Asset("USD", 2, "US dollar", tracks_lots=False)}
 OPENED = date(2024, 1, 1)
@@ -63,7 +64,15 @@ def test_a_transfer_keeps_each_lot_identity_and_the_fee_carries_its_lot(
 ) -> None:
     books = Ledger(ctx)
     books.book(intake("a", VAULT, 60, opening=lot(lot_id="A")))
-    books.book(intake("b", VAULT, 40, opening=lot(lot_id="B", acquired_on=DAY + timedelta(1))))
+    books.book(
+        intake(
+            "b",
+            VAULT,
+            40,
+            day=DAY + timedelta(1),
+            opening=lot(lot_id="B", acquired_on=DAY + timedelta(1)),
+        )
+    )
     booked = books.book(move("m", VAULT, VAULT2, 100, fee=1))
     assert books.held(VAULT) == {}
     assert books.held(VAULT2) == {"A": 60, "B": 39}
@@ -177,3 +186,45 @@ def test_fiat_moves_without_lots(ctx: BookingContext) -> None:
     booked = Ledger(ctx).book(draft)
     assert {p.booking for p in booked.postings} == {Booking.PLAIN}
     assert all(p.lot_id is None for p in booked.postings)
+
+
+def test_a_draft_dated_before_the_latest_entry_is_refused(ctx: BookingContext) -> None:
+    with pytest.raises(BookingRefused, match="date: 2024-03-05 is before 2024-03-06"):
+        book_entry(
+            intake("k", VAULT, 5), seq=1, where="entry 1", ctx=ctx, not_before=DAY + timedelta(1)
+        )
+
+
+def test_the_verifier_refuses_a_chain_whose_dates_go_back() -> None:
+    from reserve.ledger.chain import ChainVerifier
+    from reserve.ledger.hashing import GENESIS_HASH, entry_hash
+    from reserve.ledger.model import Entry
+
+    def entry(seq: int, day: date, prev: str) -> Entry:
+        blank = Entry(
+            seq,
+            datetime(2026, 1, 1, tzinfo=UTC),
+            day,
+            "note",
+            "",
+            {},
+            "t",
+            f"k{seq}",
+            None,
+            "d",
+            (),
+            (),
+            prev,
+            "",
+        )
+        return replace(blank, hash=entry_hash(blank))
+
+    verifier = ChainVerifier(ASSETS, {})
+    first = entry(1, DAY, GENESIS_HASH)
+    assert verifier.feed(first) is None
+    broken = verifier.feed(entry(2, DAY - timedelta(1), first.hash))
+    assert broken is not None
+    assert (broken.seq, broken.reason) == (
+        2,
+        "dated 2024-03-04, before the entry it follows (2024-03-05)",
+    )

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from reserve.bootstrap import bootstrap
-from reserve.cli.render import out, show_balances, show_lots
+from reserve.cli.render import out, show_balances, show_holdings, show_lots
 from reserve.config import Settings
 from reserve.services import ledger as books
 from reserve.services.demo import run_story
+from reserve.services.holdings import holdings_by_fund
 
 
 def run_demo(workdir: str, *, actor: str) -> None:
@@ -23,10 +24,7 @@ def run_demo(workdir: str, *, actor: str) -> None:
         out.print(f"[bold]Sovereign Reserve demo[/bold] on {database}")
         out.print(f"posted {result.entries_posted} entries")
         out.print(f"chain ok: {result.chain.entries} entries, head {result.chain.head}")
-        owned = books.balances(reserve, account_prefix="Assets:Reserve")
-        custodial = books.balances(reserve, account_prefix="Assets:Custody")
-        show_balances(owned, title="Reserve holdings (owned, by fund)")
-        show_balances(custodial, title="Custodial holdings (seized, not the state's)")
+        show_holdings(holdings_by_fund(reserve))
         show_balances(books.balances(reserve), title="All balances")
         show_lots(books.open_lots(reserve))
     finally:

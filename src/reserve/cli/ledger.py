@@ -13,9 +13,11 @@ from reserve.cli.context import parse_day, state
 from reserve.cli.render import (
     balance_rows,
     emit_json,
+    holding_rows,
     lot_rows,
     out,
     show_balances,
+    show_holdings,
     show_lots,
     table,
 )
@@ -27,6 +29,7 @@ from reserve.ledger.entry_json import parse_entries
 from reserve.ledger.export_beancount import BookingMode
 from reserve.services import ledger as books
 from reserve.services.export import ExportFormat, export_ledger
+from reserve.services.holdings import holdings_by_fund
 from reserve.services.integrity import verify_ledger
 
 app = typer.Typer(help="The hash-chained double-entry ledger.", no_args_is_help=True)
@@ -115,6 +118,19 @@ def balances(
 
 
 @app.command()
+def holdings(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """What each fund holds, all funds together, and custodial (seized) units apart.
+
+    Example: `reserve ledger holdings --json`
+    """
+    lines = holdings_by_fund(state(ctx).reserve())
+    if as_json:
+        emit_json(holding_rows(lines))
+    else:
+        show_holdings(lines)
+
+
+@app.command()
 def lots(
     ctx: typer.Context,
     account: AccountPrefix = None,
@@ -196,7 +212,10 @@ def open_account(
 
 @app.command()
 def accounts(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """List the accounts.  Example: `reserve ledger accounts --json`"""
+    """List the accounts.
+
+    Example: `reserve ledger accounts --json`
+    """
     found = books.list_accounts(state(ctx).reserve())
     if as_json:
         emit_json(
@@ -212,7 +231,10 @@ def accounts(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
 @app.command()
 def assets(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """List the assets and their decimals.  Example: `reserve ledger assets`"""
+    """List the assets and their decimals.
+
+    Example: `reserve ledger assets`
+    """
     found = books.list_assets(state(ctx).reserve())
     if as_json:
         emit_json([a.__dict__ for a in found])
@@ -229,14 +251,20 @@ def add_asset(
     name: Annotated[str, typer.Option(help="Full name.")],
     fiat: Annotated[bool, typer.Option("--fiat", help="A currency held without lots.")] = False,
 ) -> None:
-    """Register an asset.  Example: `reserve ledger add-asset DOT --decimals 10 --name Polkadot`"""
+    """Register an asset.
+
+    Example: `reserve ledger add-asset DOT --decimals 10 --name Polkadot`
+    """
     books.register_asset(state(ctx).reserve(), Asset(code, decimals, name, tracks_lots=not fiat))
     out.print(f"asset {code}: {decimals} decimals")
 
 
 @app.command()
 def funds(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """List the funds (separate books).  Example: `reserve ledger funds`"""
+    """List the funds (separate books).
+
+    Example: `reserve ledger funds`
+    """
     found = books.list_funds(state(ctx).reserve())
     if as_json:
         emit_json([f.__dict__ for f in found])
@@ -250,7 +278,10 @@ def add_fund(
     code: Annotated[str, typer.Argument(help="Short code, e.g. SFDA.")],
     name: Annotated[str, typer.Option(help="Full name.")],
 ) -> None:
-    """Register a fund.  Example: `reserve ledger add-fund RSRV --name 'Strategic reserve'`"""
+    """Register a fund.
+
+    Example: `reserve ledger add-fund RSRV --name 'Strategic reserve'`
+    """
     books.register_fund(state(ctx).reserve(), Fund(code, name))
     out.print(f"fund {code}")
 

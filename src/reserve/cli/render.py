@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from reserve.core.money import format_units
+from reserve.services.holdings import CONSOLIDATED, CUSTODIAL, HoldingLine
 from reserve.services.ledger import BalanceLine, LotLine
 
 CENT: Final = Decimal("0.01")
@@ -91,3 +92,33 @@ def show_lots(lines: Sequence[LotLine], *, title: str = "Open lots") -> None:
 
 def _money(text: str) -> str:
     return f"{Decimal(text):,.2f}"
+
+
+_BOOK_NAMES: Final = {
+    CONSOLIDATED: "all funds together",
+    CUSTODIAL: "custodial: seized, not the state's",
+}
+
+
+def holding_rows(lines: Sequence[HoldingLine]) -> list[dict[str, Any]]:
+    return [
+        {
+            "book": h.book,
+            "asset": h.asset,
+            "amount": format_units(h.amount, h.decimals),
+            "base_units": str(h.amount),
+        }
+        for h in lines
+    ]
+
+
+def show_holdings(lines: Sequence[HoldingLine]) -> None:
+    table(
+        "Holdings by book",
+        ("book", "", "asset", "amount"),
+        (
+            (h.book, _BOOK_NAMES.get(h.book, "fund"), h.asset, format_units(h.amount, h.decimals))
+            for h in lines
+        ),
+        right=("amount",),
+    )

@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from operator import attrgetter
 from typing import Final
 
 from reserve.core.errors import Problem
@@ -42,6 +45,15 @@ class BookingContext:
     accounts: Mapping[str, Account]
     book: LotBook
 
+    @cached_property
+    def lot_holders(self) -> frozenset[str]:
+        """The accounts that hold lots, asked once per leg: a set lookup, not a string split."""
+        return lot_holders(self.accounts)
+
+
+def lot_holders(accounts: Mapping[str, Account]) -> frozenset[str]:
+    return frozenset(name for name, account in accounts.items() if account.holds_lots)
+
 
 @dataclass(frozen=True)
 class Booked:
@@ -49,7 +61,7 @@ class Booked:
     lots: tuple[Lot, ...]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Leg:
     line: int
     account: str
@@ -59,9 +71,25 @@ class _Leg:
     booking: Booking
 
 
-def header_problems(draft: EntryDraft, where: str) -> list[Problem]:
-    """Problems with the entry's own fields, before its postings are looked at."""
+def header_problems(
+    draft: EntryDraft, where: str, *, not_before: date | None = None
+) -> list[Problem]:
+    """Problems with the entry's own fields, before its postings are looked at.
+
+    The chain is kept in date order (``not_before`` is the latest entry's date): booking in
+    posting order must equal booking in date order, or an as-of balance could show a lot
+    relieved before it was acquired. A late correction is dated the day it is made.
+    """
     problems: list[Problem] = []
+    if not_before is not None and draft.date < not_before:
+        problems.append(
+            Problem(
+                where,
+                "date",
+                f"{draft.date} is before {not_before}, the date of the latest entry: the ledger "
+                "is kept in date order, so date a late entry the day it is posted",
+            )
+        )
     if not draft.idempotency_key.strip():
         problems.append(Problem(where, "idempotency_key", "must not be empty"))
     elif len(draft.idempotency_key) > MAX_KEY:
@@ -107,6 +135,8 @@ def _posting_problems(
             bad("lot.id", f"{o.lot_id!r} may hold only letters, digits, '.', ':' and '-'")
         elif o.lot_id is not None and ctx.book.lot(o.lot_id) is not None:
             bad("lot.id", f"lot {o.lot_id} already exists")
+        if o.acquired_on is not None and o.acquired_on > draft.date:
+            bad("lot.acquired", f"{o.acquired_on} is after the entry's date {draft.date}")
         if not o.source_kind.strip():
             bad("lot.source", "must name where the units came from")
         if o.cost_usd < 0:
@@ -122,9 +152,16 @@ def _posting_problems(
     return problems
 
 
-def book_entry(draft: EntryDraft, *, seq: int, where: str, ctx: BookingContext) -> Booked:
+def book_entry(
+    draft: EntryDraft,
+    *,
+    seq: int,
+    where: str,
+    ctx: BookingContext,
+    not_before: date | None = None,
+) -> Booked:
     """Book ``draft`` as entry ``seq``, or raise ``BookingRefused`` with every problem found."""
-    problems = header_problems(draft, where)
+    problems = header_problems(draft, where, not_before=not_before)
     for i, p in enumerate(draft.postings):
         problems += _posting_problems(p, f"postings[{i}]", where, draft, ctx)
     opened_ids = [p.opens.lot_id for p in draft.postings if p.opens and p.opens.lot_id]
@@ -152,11 +189,21 @@ def book_entry(draft: EntryDraft, *, seq: int, where: str, ctx: BookingContext) 
 
 
 def apply_legs(
-    book: LotBook, accounts: Mapping[str, Account], seq: int, postings: tuple[Posting, ...]
+    book: LotBook,
+    accounts: Mapping[str, Account],
+    seq: int,
+    postings: tuple[Posting, ...],
+    *,
+    holders: Container[str] | None = None,
 ) -> None:
-    """Move lot units in posting order; shared by booking and verification."""
+    """Move lot units in posting order; shared by booking and verification.
+
+    ``holders``, when given, are the names of the lot-holding accounts among ``accounts``.
+    """
+    if holders is None:
+        holders = lot_holders(accounts)
     for position, p in enumerate(postings):
-        if p.lot_id is not None and accounts[p.account].holds_lots:
+        if p.lot_id is not None and p.account in holders:
             book.apply(p.account, p.asset, p.lot_id, p.amount, arrival=arrival_of(seq, position))
 
 
@@ -176,6 +223,7 @@ class _Booker:
         self.lots: list[Lot] = []
         self.problems: list[Problem] = []
         self.unassigned: list[tuple[int, PostingDraft]] = []
+        self.holders = ctx.lot_holders
 
     def available(self, account: str, asset: str, lot_id: str) -> int:
         return self.ctx.book.held(account, asset, lot_id) + self.pending[(account, asset, lot_id)]
@@ -184,7 +232,7 @@ class _Booker:
         self, line: int, p: PostingDraft, amount: int, lot_id: str | None, how: Booking
     ) -> None:
         self.legs.append(_Leg(line, p.account, p.asset, amount, lot_id, how))
-        if lot_id is not None and self.ctx.accounts[p.account].holds_lots:
+        if lot_id is not None and p.account in self.holders:
             self.pending[(p.account, p.asset, lot_id)] += amount
 
     def fmt(self, amount: int, asset: str) -> str:
@@ -193,40 +241,38 @@ class _Booker:
     def run(self) -> Booked:
         for line, p in enumerate(self.draft.postings):
             self.assign(line, p)
-        self.match()
-        self.check_lot_balance()
+        self.check_lot_balance(self.match())
         if self.problems:
             raise BookingRefused(self.problems)
         for lot in self.lots:
             self.ctx.book.remember(lot)
         postings = self.numbered()
-        apply_legs(self.ctx.book, self.ctx.accounts, self.seq, postings)
+        apply_legs(self.ctx.book, self.ctx.accounts, self.seq, postings, holders=self.holders)
         return Booked(postings, tuple(self.lots))
 
     def assign(self, line: int, p: PostingDraft) -> None:
         asset = self.ctx.assets[p.asset]
-        account = self.ctx.accounts[p.account]
-        field = f"postings[{line}]"
+        holds_lots = p.account in self.holders
         if not asset.tracks_lots:
             self.add(line, p, p.amount, None, Booking.PLAIN)
         elif p.opens is not None:
             self.open_lot(line, p)
         elif p.lot is not None:
-            if account.holds_lots and p.amount < 0:
+            if holds_lots and p.amount < 0:
                 held = self.available(p.account, p.asset, p.lot)
                 if held < -p.amount:
                     self.problems.append(
                         Problem(
                             self.where,
-                            f"{field}.amount",
+                            f"postings[{line}].amount",
                             f"relieves {self.fmt(-p.amount, p.asset)} from lot {p.lot}, "
                             f"which holds {self.fmt(held, p.asset)} in {p.account}",
                         )
                     )
                     return
             self.add(line, p, p.amount, p.lot, Booking.NAMED)
-        elif account.holds_lots and p.amount < 0:
-            self.relieve_fifo(line, p, field)
+        elif holds_lots and p.amount < 0:
+            self.relieve_fifo(line, p, f"postings[{line}]")
         else:
             self.unassigned.append((line, p))
 
@@ -288,7 +334,9 @@ class _Booker:
                 per_asset[leg.lot_id] = per_asset.get(leg.lot_id, 0) + leg.amount
         return net
 
-    def match(self) -> None:
+    def match(self) -> dict[str, dict[str, int]]:
+        """Give the unassigned postings the lots the rest of the entry leaves unbalanced;
+        returns the net per lot after matching (what ``net_by_lot`` would now compute)."""
         net = self.net_by_lot()
         for line, p in self.unassigned:
             remaining = p.amount
@@ -303,7 +351,7 @@ class _Booker:
                 remaining -= take
             if remaining == 0:
                 continue
-            if self.ctx.accounts[p.account].holds_lots:
+            if p.account in self.holders:
                 self.problems.append(
                     Problem(
                         self.where,
@@ -314,9 +362,10 @@ class _Booker:
                 )
             else:
                 self.add(line, p, remaining, None, Booking.PLAIN)
+        return net
 
-    def check_lot_balance(self) -> None:
-        for asset, per_lot in self.net_by_lot().items():
+    def check_lot_balance(self, net: dict[str, dict[str, int]]) -> None:
+        for asset, per_lot in net.items():
             for lot_id, balance in per_lot.items():
                 if balance:
                     self.problems.append(
@@ -329,20 +378,16 @@ class _Booker:
                     )
 
     def numbered(self) -> tuple[Posting, ...]:
-        ordered = sorted(enumerate(self.legs), key=lambda pair: (pair[1].line, pair[0]))
+        """Legs by posting line, in the order they were made within a line (a stable sort)."""
         postings: list[Posting] = []
-        leg_no: dict[int, int] = defaultdict(int)
-        for _, leg in ordered:
+        line, leg_no = -1, 0
+        for leg in sorted(self.legs, key=_BY_LINE):
+            leg_no = leg_no + 1 if leg.line == line else 0
+            line = leg.line
             postings.append(
-                Posting(
-                    line=leg.line,
-                    leg=leg_no[leg.line],
-                    account=leg.account,
-                    asset=leg.asset,
-                    amount=leg.amount,
-                    lot_id=leg.lot_id,
-                    booking=leg.booking,
-                )
+                Posting(line, leg_no, leg.account, leg.asset, leg.amount, leg.lot_id, leg.booking)
             )
-            leg_no[leg.line] += 1
         return tuple(postings)
+
+
+_BY_LINE: Final = attrgetter("line")

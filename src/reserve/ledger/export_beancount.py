@@ -14,7 +14,8 @@ to 1e-6: it bears only on cost weights, never on the units asserted.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta
 from decimal import Context, Decimal
@@ -29,6 +30,7 @@ from reserve.ledger.model import Booking, Entry, Lot, Posting
 
 COST_CURRENCY: Final = "USD"
 _UNIT_COST: Final = Context(prec=34)
+_PLAIN_KEY: Final = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class BookingMode(StrEnum):
@@ -44,6 +46,23 @@ def beancount_account(name: str) -> str:
 def _quote(text: str) -> str:
     flat = " ".join(text.split())
     return '"' + flat.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _ref_lines(refs: Mapping[str, str]) -> Iterator[str]:
+    """An entry's refs as metadata. A key made of letters, digits, ``_`` and ``-`` is written
+    ``ref-<key>``, lowercased with ``-`` for ``_``; any other key (beancount could not read it),
+    or one that would clash with another once lowercased, as a numbered pair ``ref_<n>-key`` and
+    ``ref_<n>-value``: a form the first never takes, so no two refs share a metadata key."""
+    slugs = {key: key.lower().replace("_", "-") for key in refs if _PLAIN_KEY.fullmatch(key)}
+    uses = Counter(slugs.values())
+    odd = 0
+    for key, value in sorted(refs.items()):
+        slug = slugs.get(key)
+        if slug is not None and uses[slug] == 1:
+            yield f"  ref-{slug}: {_quote(value)}\n"
+        else:
+            odd += 1
+            yield f"  ref_{odd}-key: {_quote(key)}\n  ref_{odd}-value: {_quote(value)}\n"
 
 
 def unit_cost(lot: Lot, decimals: int) -> Decimal:
@@ -76,7 +95,9 @@ class BeancountWriter:
         yield from self._header()
         last = None
         for entry in entries:
-            last = entry.date
+            # Beancount books by date and a back-dated entry may come last in the chain: the
+            # closing assertions go after the latest date, not after the last entry's.
+            last = entry.date if last is None else max(last, entry.date)
             yield from self._entry(entry)
         if last is not None:
             yield from self._balances(last + timedelta(days=1))
@@ -110,8 +131,7 @@ class BeancountWriter:
         yield f"{entry.date.isoformat()} * {_quote(entry.kind)} {_quote(entry.memo)}\n"
         yield f"  seq: {entry.seq}\n  hash: {_quote(entry.hash)}\n"
         yield f"  idempotency_key: {_quote(entry.idempotency_key)}\n"
-        for key, value in sorted(entry.refs.items()):
-            yield f"  ref-{key.lower().replace('_', '-')}: {_quote(value)}\n"
+        yield from _ref_lines(entry.refs)
         merged: dict[int, int] = {}
         for p in entry.postings:
             self.touched[(p.account, p.asset)] += p.amount

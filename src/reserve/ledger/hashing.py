@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
+from functools import lru_cache
 from typing import Any, Final
 
 from reserve.core.clock import utc_text
@@ -22,8 +24,23 @@ GENESIS_HASH: Final = "0" * 64
 FORMAT_VERSION: Final = 1
 
 
+# One encoder for every call (``json.dumps`` with options builds a new one each time). The
+# bodies are trees built here, never cyclic, so the circular-reference check is skipped; the
+# bytes are those of ``json.dumps(obj, sort_keys=True, separators=(",", ":"),
+# ensure_ascii=False)``.
+_ENCODER: Final = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False
+)
+
+
 def canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(obj).encode()
+
+
+@lru_cache(maxsize=256)
+def _moment_text(moment: datetime) -> str:
+    """``utc_text``, remembered: the entries of one post share their ``recorded_at``."""
+    return utc_text(moment)
 
 
 def draft_digest(draft: EntryDraft) -> str:
@@ -58,7 +75,8 @@ def draft_digest(draft: EntryDraft) -> str:
 
 
 def _posting_body(p: Posting) -> list[Any]:
-    return [p.line, p.leg, p.account, p.asset, str(p.amount), p.lot_id, p.booking.value]
+    # ``_value_`` is ``.value`` without the enum descriptor: this runs for every leg, twice
+    return [p.line, p.leg, p.account, p.asset, str(p.amount), p.lot_id, p.booking._value_]
 
 
 def _lot_body(lot: Lot) -> list[Any]:
@@ -83,7 +101,7 @@ def entry_payload(entry: Entry) -> bytes:
         {
             "v": FORMAT_VERSION,
             "seq": entry.seq,
-            "recorded_at": utc_text(entry.recorded_at),
+            "recorded_at": _moment_text(entry.recorded_at),
             "date": entry.date.isoformat(),
             "kind": entry.kind,
             "memo": entry.memo,

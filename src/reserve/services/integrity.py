@@ -21,13 +21,20 @@ def verify_ledger(reserve: Reserve) -> ChainReport:
     with reserve.reading() as uow:
         store = uow.ledger
         verifier = ChainVerifier(store.assets(), store.accounts())
-        for entry in store.stream_entries():
-            broken = verifier.feed(entry)
-            if broken is not None:
-                raise IntegrityFailure(
-                    f"entry {broken.seq} does not verify: {broken.reason}",
-                    first_bad_seq=broken.seq,
-                )
+        try:
+            for entry in store.stream_entries():
+                broken = verifier.feed(entry)
+                if broken is not None:
+                    raise IntegrityFailure(
+                        f"entry {broken.seq} does not verify: {broken.reason}",
+                        first_bad_seq=broken.seq,
+                    )
+        except (ValueError, ArithmeticError) as unreadable:  # a value no longer reads as its type
+            seq = store.first_unreadable(after=verifier.count)
+            raise IntegrityFailure(
+                f"entry {seq} does not verify: a stored value is unreadable ({unreadable})",
+                first_bad_seq=seq,
+            ) from None
         head_seq, head_hash = store.head()
         if (head_seq, head_hash) != (verifier.count, verifier.head):
             missing = verifier.count + 1 if head_seq > verifier.count else None

@@ -6,10 +6,11 @@ lock from reading the chain head to commit, so concurrent writers form one chain
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 from reserve.bootstrap import Reserve
 from reserve.core.errors import Conflict, InvalidInput, NotFound, Problem
@@ -20,6 +21,8 @@ from reserve.ledger.hashing import draft_digest, entry_hash
 from reserve.ledger.lots import LotBook
 from reserve.ledger.model import Entry, EntryDraft, Lot, PostingDraft
 from reserve.storage.repository import LedgerStore
+
+_Ref = TypeVar("_Ref", Asset, Fund)
 
 
 @dataclass(frozen=True)
@@ -52,33 +55,48 @@ class LotLine:
 # -- reference data -----------------------------------------------------------------------
 def register_asset(reserve: Reserve, asset: Asset) -> Asset:
     """Register an asset; registering the same definition again is a no-op."""
-    problems = [Problem(f"asset {asset.code}", f, r) for f, r in asset_problems(asset)]
-    if problems:
-        raise InvalidInput(problems)
-    with reserve.writing() as uow:
-        known = uow.ledger.assets().get(asset.code)
-        if known == asset:
-            return known
-        if known is not None:
-            raise Conflict.one(f"asset {asset.code}", "code", f"already registered as {known}")
-        uow.ledger.add_asset(asset)
-        uow.commit()
-    return asset
+    return _register(
+        reserve,
+        f"asset {asset.code}",
+        asset,
+        asset_problems(asset),
+        known=lambda store: store.assets().get(asset.code),
+        add=LedgerStore.add_asset,
+    )
 
 
 def register_fund(reserve: Reserve, fund: Fund) -> Fund:
-    problems = [Problem(f"fund {fund.code}", f, r) for f, r in fund_problems(fund)]
+    """Register a fund (a separate book); registering the same fund again is a no-op."""
+    return _register(
+        reserve,
+        f"fund {fund.code}",
+        fund,
+        fund_problems(fund),
+        known=lambda store: store.funds().get(fund.code),
+        add=LedgerStore.add_fund,
+    )
+
+
+def _register(
+    reserve: Reserve,
+    where: str,
+    item: _Ref,
+    problems: list[tuple[str, str]],
+    *,
+    known: Callable[[LedgerStore], _Ref | None],
+    add: Callable[[LedgerStore, _Ref], None],
+) -> _Ref:
     if problems:
-        raise InvalidInput(problems)
+        raise InvalidInput([Problem(where, field, reason) for field, reason in problems])
     with reserve.writing() as uow:
-        known = uow.ledger.funds().get(fund.code)
-        if known == fund:
-            return known
-        if known is not None:
-            raise Conflict.one(f"fund {fund.code}", "code", f"already registered as {known}")
-        uow.ledger.add_fund(fund)
+        earlier = known(uow.ledger)
+        if earlier == item:
+            return item
+        if earlier is not None:
+            raise Conflict.one(where, "code", f"already registered as {earlier}")
+        add(uow.ledger, item)
         uow.commit()
-    return fund
+    return item
 
 
 def open_accounts(reserve: Reserve, accounts: Sequence[Account]) -> list[Account]:
@@ -146,15 +164,16 @@ def reverse_entry(
 
 
 class _Posting:
-    """The state of one posting unit of work: head, lot book and balances touched so far."""
+    """The state of one posting unit of work: head, lot book and balance changes so far."""
 
     def __init__(self, store: LedgerStore, reserve: Reserve, actor: str) -> None:
         self.store = store
         self.actor = actor
         self.now = reserve.clock()
         self.seq, self.head = store.lock_head()
+        self.last_date = store.date_of(self.seq)
         self.ctx = BookingContext(store.assets(), store.accounts(), LotBook())
-        self.balances: dict[tuple[str, str], int] = {}
+        self.deltas: dict[tuple[str, str], int] = {}  # (account, asset) -> change in this unit
         self.entries: list[Entry] = []
         self.problems: list[Problem] = []
         self.seen: dict[str, tuple[int, str]] = {}  # idempotency key -> (seq, content digest)
@@ -181,7 +200,9 @@ class _Posting:
             return None
         self._preload(expanded)
         try:
-            booked = book_entry(expanded, seq=self.seq + 1, where=where, ctx=self.ctx)
+            booked = book_entry(
+                expanded, seq=self.seq + 1, where=where, ctx=self.ctx, not_before=self.last_date
+            )
         except BookingRefused as refused:
             self.problems += refused.problems
             return None
@@ -204,6 +225,7 @@ class _Posting:
         )
         entry = replace(entry, hash=entry_hash(entry))
         self.head = entry.hash
+        self.last_date = entry.date
         self.entries.append(entry)
         self.seen[draft.idempotency_key] = (entry.seq, digest)
         self._track_balances(entry)
@@ -236,14 +258,14 @@ class _Posting:
 
     def _preload(self, draft: EntryDraft) -> None:
         """Load the lot holdings and lot records that booking ``draft`` will look at."""
-        book = self.ctx.book
+        book, holders = self.ctx.book, self.ctx.lot_holders
         wanted_lots: set[str] = set()
         for p in draft.postings:
             account = self.ctx.accounts.get(p.account)
             asset = self.ctx.assets.get(p.asset)
             if account is None or asset is None or not asset.tracks_lots:
                 continue
-            if account.holds_lots and not book.is_loaded(p.account, p.asset):
+            if p.account in holders and not book.is_loaded(p.account, p.asset):
                 book.load(p.account, p.asset, self.store.holdings_of(p.account, p.asset))
             if p.lot is not None:
                 wanted_lots.add(p.lot)
@@ -254,26 +276,25 @@ class _Posting:
             book.remember(lot)
 
     def _track_balances(self, entry: Entry) -> None:
-        keys = {(p.account, p.asset) for p in entry.postings}
-        unknown = [key for key in keys if key not in self.balances]
-        if unknown:
-            stored = self.store.balances_of(unknown)
-            for key in unknown:
-                self.balances[key] = stored.get(key, 0)
+        """Sum the changes; the stored balances are read once, in ``write`` (the writer's lock
+        is held throughout, so they cannot move in between)."""
+        deltas = self.deltas
         for p in entry.postings:
-            self.balances[(p.account, p.asset)] += p.amount
+            key = (p.account, p.asset)
+            deltas[key] = deltas.get(key, 0) + p.amount
 
     def write(self) -> None:
         if not self.entries:
             return
         self.store.write_entries(self.entries)
-        touched = {(p.account, p.asset) for e in self.entries for p in e.postings}
+        stored = self.store.balances_of(self.deltas)
+        balances = {key: stored.get(key, 0) + delta for key, delta in self.deltas.items()}
         holdings = {}
         for account, lot_id in self.ctx.book.changed:
             lot, units, arrival = self.ctx.book.current((account, lot_id))
             holdings[(account, lot_id)] = (lot.asset, units, arrival)
         self.store.save_projections(
-            balances={key: self.balances[key] for key in touched},
+            balances=balances,
             holdings=holdings,
             head=(self.seq, self.head),
         )

@@ -8,13 +8,14 @@ entries and at ten million.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Any, Final
 
-from sqlalchemy import Row, and_, func, insert, or_, select, update
+from sqlalchemy import Row, Table, bindparam, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from reserve.core.clock import as_utc
 from reserve.ledger.accounts import Account
@@ -64,6 +65,113 @@ _LOT_COLUMNS: Final = [
     t.lots.c.entry_seq,
     t.lots.c.position,
 ]
+# Column orders of the row tuples that ``write_entries`` builds and ``stream_entries`` unpacks;
+# ``_LOT_COLUMNS`` is in ``Lot``'s field order, so a lot row is ``Lot(*row)``.
+_ENTRY_NAMES: Final = (
+    "seq",
+    "recorded_at",
+    "date",
+    "kind",
+    "memo",
+    "refs",
+    "actor",
+    "idempotency_key",
+    "reverses",
+    "content_digest",
+    "prev_hash",
+    "hash",
+)
+_POSTING_NAMES: Final = (
+    "entry_seq",
+    "line",
+    "leg",
+    "account",
+    "asset",
+    "amount",
+    "lot_id",
+    "booking",
+)
+_LOT_NAMES: Final = tuple(c.name for c in _LOT_COLUMNS)
+# Statements run once per (account, asset) or per emptied lot in every post: built once here,
+# since building and caching a statement cost more than running it.
+_HOLDINGS: Final = (
+    select(*_LOT_COLUMNS, t.lot_balances.c.units, t.lot_balances.c.arrival)
+    .join(t.lot_balances, t.lot_balances.c.lot_id == t.lots.c.lot_id)
+    .where(
+        t.lot_balances.c.account == bindparam("holder"),
+        t.lot_balances.c.asset == bindparam("held_asset"),
+    )
+)
+_DELETE_HOLDING: Final = t.lot_balances.delete().where(
+    t.lot_balances.c.account == bindparam("holder"),
+    t.lot_balances.c.lot_id == bindparam("held_lot"),
+)
+_HEAD: Final = select(t.chain_head.c.seq, t.chain_head.c.hash).where(t.chain_head.c.id == 1)
+_LOCK_HEAD_PG: Final = _HEAD.with_for_update()
+_MOVE_HEAD: Final = (
+    update(t.chain_head)
+    .where(t.chain_head.c.id == 1)
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+)
+_DIGESTS: Final = select(
+    t.entries.c.idempotency_key, t.entries.c.seq, t.entries.c.content_digest
+).where(t.entries.c.idempotency_key.in_(bindparam("keys", expanding=True)))
+_BALANCES_OF: Final = select(t.balances.c.account, t.balances.c.asset, t.balances.c.amount).where(
+    tuple_(t.balances.c.account, t.balances.c.asset).in_(bindparam("keys", expanding=True))
+)
+
+
+@lru_cache(maxsize=16)
+def _upsert_statement(
+    dialect: str, table: Table, keys: tuple[str, ...], values: tuple[str, ...]
+) -> Any:
+    """INSERT .. ON CONFLICT DO UPDATE, built once per table (``excluded`` is costly to build)."""
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = dialect_insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={v: stmt.excluded[v] for v in values}
+    )
+
+
+_LOT_SEQ: Final = _LOT_NAMES.index("entry_seq")
+_BOOKINGS: Final = {b.value: b for b in Booking}
+
+
+def _refs_text(refs: Mapping[str, str]) -> str:
+    return "{}" if not refs else json.dumps(refs, sort_keys=True, separators=(",", ":"))
+
+
+def _refs(text: str) -> dict[str, str]:
+    refs: dict[str, str] = {} if text == "{}" else json.loads(text)
+    return refs
+
+
+def _booking(value: str) -> Booking:
+    return _BOOKINGS.get(value) or Booking(value)
+
+
+Processor = Callable[[Any], Any]
+
+
+@lru_cache(maxsize=32)
+def _sqlite_insert(
+    table: Table, names: tuple[str, ...], dialect: Dialect
+) -> tuple[str, tuple[tuple[int, Processor], ...]]:
+    """The qmark INSERT for ``names`` and the bind processors of the columns that have one.
+
+    The processors are the column types' own (``BaseUnits``, dates), so the stored text is
+    exactly what Core would have written.
+    """
+    quote = dialect.identifier_preparer.quote
+    columns = ", ".join(quote(name) for name in names)
+    marks = ", ".join("?" for _ in names)
+    sql = f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})"
+    processors = []
+    for i, name in enumerate(names):
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors.append((i, process))
+    return sql, tuple(processors)
 
 
 class LedgerStore:
@@ -108,11 +216,14 @@ class LedgerStore:
     # -- the chain head -------------------------------------------------------------------
     def lock_head(self) -> tuple[int, str]:
         """The chain head, locked until commit so that no other writer can extend it."""
-        query = select(t.chain_head.c.seq, t.chain_head.c.hash).where(t.chain_head.c.id == 1)
-        if self.dialect == "postgresql":
-            query = query.with_for_update()
+        query = _LOCK_HEAD_PG if self.dialect == "postgresql" else _HEAD
         row = self.conn.execute(query).one()
         return int(row.seq), str(row.hash)
+
+    def date_of(self, seq: int) -> date | None:
+        """The date of entry ``seq`` (the chain head's, when posting): one primary-key read."""
+        e = t.entries.c
+        return self.conn.execute(select(e.date).where(e.seq == seq)).scalar_one_or_none()
 
     def head(self) -> tuple[int, str]:
         row = self.conn.execute(select(t.chain_head.c.seq, t.chain_head.c.hash)).one()
@@ -122,14 +233,10 @@ class LedgerStore:
     def digests_by_key(self, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
         """(seq, content digest) of the entries already posted under any of ``keys``."""
         found: dict[str, tuple[int, str]] = {}
-        e = t.entries.c
         for start in range(0, len(keys), _CHUNK):
             chunk = list(keys[start : start + _CHUNK])
-            query = select(e.idempotency_key, e.seq, e.content_digest).where(
-                e.idempotency_key.in_(chunk)
-            )
-            for row in self.conn.execute(query):
-                found[row.idempotency_key] = (int(row.seq), row.content_digest)
+            for key, seq, digest in self.conn.execute(_DIGESTS, {"keys": chunk}):
+                found[key] = (int(seq), digest)
         return found
 
     def reversal_of(self, seq: int) -> int | None:
@@ -138,7 +245,25 @@ class LedgerStore:
         return None if row is None else int(row.seq)
 
     def entry(self, seq: int) -> Entry | None:
-        return next(self.stream_entries(first=seq, last=seq), None)
+        found = self.stream_entries(first=seq, last=seq)
+        try:
+            return next(found, None)
+        finally:
+            found.close()  # releases the server-side cursors on PostgreSQL
+
+    def first_unreadable(self, after: int) -> int | None:
+        """The first entry after ``after`` with a stored value that does not read as its type.
+
+        Only a value written behind the ledger's back (SQLite keeps amounts, costs and dates as
+        text) can fail; verification calls this to name the entry after the stream failed.
+        """
+        last = self.conn.execute(select(func.max(t.entries.c.seq))).scalar_one_or_none()
+        for seq in range(after + 1, int(last or 0) + 1):
+            try:
+                self.entry(seq)
+            except (ValueError, ArithmeticError):
+                return seq
+        return None
 
     def count_entries(self) -> int:
         return int(self.conn.execute(select(func.count()).select_from(t.entries)).scalar_one())
@@ -146,98 +271,147 @@ class LedgerStore:
     def write_entries(self, entries: Sequence[Entry]) -> None:
         if not entries:
             return
-        self.conn.execute(
-            insert(t.entries),
+        self._insert_many(
+            t.entries,
+            _ENTRY_NAMES,
             [
-                {
-                    "seq": en.seq,
-                    "recorded_at": en.recorded_at,
-                    "date": en.date,
-                    "kind": en.kind,
-                    "memo": en.memo,
-                    "refs": json.dumps(en.refs, sort_keys=True, separators=(",", ":")),
-                    "actor": en.actor,
-                    "idempotency_key": en.idempotency_key,
-                    "reverses": en.reverses,
-                    "content_digest": en.content_digest,
-                    "prev_hash": en.prev_hash,
-                    "hash": en.hash,
-                }
+                (
+                    en.seq,
+                    en.recorded_at,
+                    en.date,
+                    en.kind,
+                    en.memo,
+                    _refs_text(en.refs),
+                    en.actor,
+                    en.idempotency_key,
+                    en.reverses,
+                    en.content_digest,
+                    en.prev_hash,
+                    en.hash,
+                )
                 for en in entries
             ],
         )
-        lots = [lot for en in entries for lot in en.lots]
-        if lots:
-            self.conn.execute(
-                insert(t.lots),
-                [{c.name: getattr(lot, c.name) for c in _LOT_COLUMNS} for lot in lots],
+        lots = [
+            (
+                lot.lot_id,
+                lot.asset,
+                lot.account,
+                lot.source_kind,
+                lot.source_ref,
+                lot.acquired_on,
+                lot.units,
+                lot.cost_usd,
+                lot.cost_kzt,
+                lot.entry_seq,
+                lot.position,
             )
-        self.conn.execute(
-            insert(t.postings),
+            for en in entries
+            for lot in en.lots
+        ]
+        if lots:
+            self._insert_many(t.lots, _LOT_NAMES, lots)
+        self._insert_many(
+            t.postings,
+            _POSTING_NAMES,
             [
-                {
-                    "entry_seq": en.seq,
-                    "line": p.line,
-                    "leg": p.leg,
-                    "account": p.account,
-                    "asset": p.asset,
-                    "amount": p.amount,
-                    "lot_id": p.lot_id,
-                    "booking": p.booking.value,
-                }
+                # ``_value_``: the member's value without the descriptor behind ``.value``
+                (en.seq, p.line, p.leg, p.account, p.asset, p.amount, p.lot_id, p.booking._value_)
                 for en in entries
                 for p in en.postings
             ],
         )
 
-    def stream_entries(self, first: int = 1, last: int | None = None) -> Iterator[Entry]:
+    def _insert_many(
+        self, table: Table, names: tuple[str, ...], rows: list[tuple[Any, ...]]
+    ) -> None:
+        """Insert ``rows``, tuples in ``names`` order.
+
+        On SQLite the rows go straight to the driver's executemany, each value through its
+        column type's bind processor: Core's per-row parameter handling was most of the cost of
+        a bulk post. Other engines take Core's executemany (insertmanyvalues on PostgreSQL).
+        """
+        if not rows:
+            return
+        if self.dialect != "sqlite":
+            self.conn.execute(insert(table), [dict(zip(names, row, strict=True)) for row in rows])
+            return
+        sql, processors = _sqlite_insert(table, names, self.conn.dialect)
+        if processors:
+            rows = _processed(rows, processors)
+        self.conn.exec_driver_sql(sql, rows)
+
+    def stream_entries(
+        self, first: int = 1, last: int | None = None
+    ) -> Generator[Entry, None, None]:
         """Entries with their legs and lots, in sequence order, without loading them all."""
         e, p, lt = t.entries.c, t.postings.c, t.lots.c
         upper = last if last is not None else 2**62
-        conn = self.conn.execution_options(yield_per=_STREAM)
-        entry_rows = conn.execute(
-            select(t.entries).where(e.seq.between(first, upper)).order_by(e.seq)
+        entry_rows = self.conn.execute(
+            select(*(t.entries.c[name] for name in _ENTRY_NAMES))
+            .where(e.seq.between(first, upper))
+            .order_by(e.seq)
+            .execution_options(yield_per=_STREAM)
         )
-        posting_rows = self.conn.execution_options(yield_per=_STREAM).execute(
-            select(t.postings)
+        posting_rows = self.conn.execute(
+            select(*(t.postings.c[name] for name in _POSTING_NAMES))
             .where(p.entry_seq.between(first, upper))
             .order_by(p.entry_seq, p.line, p.leg)
+            .execution_options(yield_per=_STREAM)
         )
-        lot_rows = self.conn.execution_options(yield_per=_STREAM).execute(
+        lot_rows = self.conn.execute(
             select(*_LOT_COLUMNS)
             .where(lt.entry_seq.between(first, upper))
             .order_by(lt.entry_seq, lt.position)
+            .execution_options(yield_per=_STREAM)
         )
-        postings = _Grouped(posting_rows, "entry_seq")
-        lots = _Grouped(lot_rows, "entry_seq")
-        for row in entry_rows:
-            seq = int(row.seq)
+        try:
+            yield from self._assemble(entry_rows, posting_rows, lot_rows)
+        finally:
+            for result in (entry_rows, posting_rows, lot_rows):
+                result.close()
+
+    def _assemble(
+        self, entry_rows: Iterable[Any], posting_rows: Iterable[Any], lot_rows: Iterable[Any]
+    ) -> Iterator[Entry]:
+        # Rows are unpacked by position (attribute access on Row was a large share of verify).
+        postings = _Grouped(posting_rows, 0)
+        lots = _Grouped(lot_rows, _LOT_SEQ)
+        for (
+            seq,
+            recorded_at,
+            day,
+            kind,
+            memo,
+            refs,
+            actor,
+            key,
+            reverses,
+            digest,
+            prev_hash,
+            hash_,
+        ) in entry_rows:
+            seq = int(seq)
             yield Entry(
                 seq=seq,
-                recorded_at=as_utc(row.recorded_at),
-                date=row.date,
-                kind=row.kind,
-                memo=row.memo,
-                refs=json.loads(row.refs),
-                actor=row.actor,
-                idempotency_key=row.idempotency_key,
-                reverses=None if row.reverses is None else int(row.reverses),
-                content_digest=row.content_digest,
+                recorded_at=as_utc(recorded_at),
+                date=day,
+                kind=kind,
+                memo=memo,
+                refs=_refs(refs),
+                actor=actor,
+                idempotency_key=key,
+                reverses=None if reverses is None else int(reverses),
+                content_digest=digest,
                 postings=tuple(
-                    Posting(
-                        r.line,
-                        r.leg,
-                        r.account,
-                        r.asset,
-                        r.amount,
-                        r.lot_id,
-                        Booking(r.booking),
+                    Posting(line, leg, account, asset, amount, lot_id, _booking(booking))
+                    for _seq, line, leg, account, asset, amount, lot_id, booking in postings.take(
+                        seq
                     )
-                    for r in postings.take(seq)
                 ),
-                lots=tuple(_lot(r) for r in lots.take(seq)),
-                prev_hash=row.prev_hash,
-                hash=row.hash,
+                lots=tuple(Lot(*r) for r in lots.take(seq)),
+                prev_hash=prev_hash,
+                hash=hash_,
             )
 
     # -- lots -----------------------------------------------------------------------------
@@ -251,13 +425,8 @@ class LedgerStore:
 
     def holdings_of(self, account: str, asset: str) -> list[tuple[Lot, int, int]]:
         """(lot, units held, arrival) for each open lot of ``account`` in ``asset``."""
-        lb = t.lot_balances.c
-        query = (
-            select(*_LOT_COLUMNS, lb.units.label("held"), lb.arrival)
-            .join(t.lot_balances, t.lot_balances.c.lot_id == t.lots.c.lot_id)
-            .where(lb.account == account, lb.asset == asset)
-        )
-        return [(_lot(r), r.held, int(r.arrival)) for r in self.conn.execute(query)]
+        rows = self.conn.execute(_HOLDINGS, {"holder": account, "held_asset": asset})
+        return [(Lot(*lot), held, int(arrival)) for *lot, held, arrival in rows]
 
     def open_lots(
         self, *, account_prefix: str | None = None, asset: str | None = None
@@ -283,13 +452,11 @@ class LedgerStore:
     # -- balances -------------------------------------------------------------------------
     def balances_of(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
         wanted = sorted(set(keys))
-        b = t.balances.c
         found: dict[tuple[str, str], int] = {}
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            cond = or_(*(and_(b.account == a, b.asset == s) for a, s in chunk))
-            for row in self.conn.execute(select(t.balances).where(cond)):
-                found[(row.account, row.asset)] = row.amount
+            for account, asset, amount in self.conn.execute(_BALANCES_OF, {"keys": chunk}):
+                found[(account, asset)] = amount
         return found
 
     def current_balances(
@@ -355,14 +522,10 @@ class LedgerStore:
             self._upsert(
                 t.lot_balances, kept, keys=("account", "lot_id"), values=("units", "arrival")
             )
-        self.conn.execute(
-            update(t.chain_head).where(t.chain_head.c.id == 1).values(seq=head[0], hash=head[1])
-        )
+        self.conn.execute(_MOVE_HEAD, {"head_seq": head[0], "head_hash": head[1]})
 
     def _delete_holdings(self, chunk: Sequence[tuple[str, str]]) -> None:
-        lb = t.lot_balances.c
-        cond = or_(*(and_(lb.account == a, lb.lot_id == lot) for a, lot in chunk))
-        self.conn.execute(t.lot_balances.delete().where(cond))
+        self.conn.execute(_DELETE_HOLDING, [{"holder": a, "held_lot": lot} for a, lot in chunk])
 
     def _upsert(
         self,
@@ -372,30 +535,40 @@ class LedgerStore:
         keys: tuple[str, ...],
         values: tuple[str, ...],
     ) -> None:
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        stmt = _upsert_statement(self.dialect, table, keys, values)
         for start in range(0, len(rows), _CHUNK):
-            stmt = dialect_insert(table)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(keys), set_={v: stmt.excluded[v] for v in values}
-            )
             self.conn.execute(stmt, rows[start : start + _CHUNK])
 
 
 class _Grouped:
-    """Walks rows ordered by ``key`` alongside the entries, handing out each entry's rows."""
+    """Walks rows ordered by column ``key`` (an index) alongside the entries, handing out each
+    entry's rows."""
 
-    def __init__(self, rows: Iterable[Row[Any]], key: str) -> None:
+    def __init__(self, rows: Iterable[Any], key: int) -> None:
         self._rows = iter(rows)
         self._key = key
-        self._next: Row[Any] | None = next(self._rows, None)
+        self._next: Any = next(self._rows, None)
 
-    def take(self, seq: int) -> list[Row[Any]]:
-        taken: list[Row[Any]] = []
-        while self._next is not None:
-            at = int(getattr(self._next, self._key))
+    def take(self, seq: int) -> list[Any]:
+        taken: list[Any] = []
+        key, rows = self._key, self._rows
+        row = self._next
+        while row is not None:
+            at = int(row[key])
             if at > seq:
                 break
             if at == seq:
-                taken.append(self._next)
-            self._next = next(self._rows, None)
+                taken.append(row)
+            row = next(rows, None)
+        self._next = row
         return taken
+
+
+def _processed(
+    rows: list[tuple[Any, ...]], processors: Sequence[tuple[int, Processor]]
+) -> list[tuple[Any, ...]]:
+    """``rows`` with each processed column replaced, column by column (zip does the rest)."""
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    for i, process in processors:
+        columns[i] = list(map(process, columns[i]))
+    return list(zip(*columns, strict=True))
