@@ -8,7 +8,11 @@ from sqlalchemy import inspect, text
 from reserve.cli.app import run
 from reserve.core.errors import SchemaMismatch
 from reserve.storage.engine import make_engine
-from reserve.storage.migrate import current_revision, head_revision, upgrade
+from reserve.storage.migrate import HEAD_REVISION, current_revision, head_revision, upgrade
+
+
+def test_the_known_head_is_alembics_head() -> None:
+    assert head_revision() == HEAD_REVISION
 
 
 def test_a_command_on_an_empty_database_applies_the_migrations(database_url: str) -> None:

@@ -14,7 +14,7 @@ from reserve.cli.context import CliState, state
 from reserve.cli.render import err, out
 from reserve.config import Settings
 from reserve.core.errors import IntegrityFailure, InvalidInput, ReserveError
-from reserve.storage.migrate import head_revision
+from reserve.storage.migrate import HEAD_REVISION
 
 app = typer.Typer(
     name="reserve",
@@ -52,7 +52,7 @@ def init(ctx: typer.Context) -> None:
     Example: `reserve --db sqlite:///reserve.db init`
     """
     state(ctx).reserve()
-    out.print(f"database ready: schema {head_revision()}")
+    out.print(f"database ready: schema {HEAD_REVISION}")
 
 
 @app.command()
