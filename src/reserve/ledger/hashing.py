@@ -75,8 +75,8 @@ def draft_digest(draft: EntryDraft) -> str:
 
 
 def _posting_body(p: Posting) -> list[Any]:
-    # ``_value_`` is ``.value`` without the enum descriptor: this runs for every leg, twice
-    return [p.line, p.leg, p.account, p.asset, str(p.amount), p.lot_id, p.booking._value_]
+    # ``Booking`` is a StrEnum: JSON writes its value, with no enum descriptor on the hot path
+    return [p.line, p.leg, p.account, p.asset, str(p.amount), p.lot_id, p.booking]
 
 
 def _lot_body(lot: Lot) -> list[Any]:
