@@ -313,7 +313,10 @@ WORKLOADS = [
     # Hundreds of lots acquired on the same day: FIFO hinges on arrival in the account.
     pytest.param(2000, 11, WorkloadShape(per_day=500), id="2000-seed11-500-a-day"),
     pytest.param(
-        800, 3, WorkloadShape(intake=0.2, transfer=0.65, per_day=10_000), id="800-seed3-one-day"
+        800,
+        3,
+        WorkloadShape(intake_percent=20, transfer_percent=65, per_day=10_000),
+        id="800-seed3-one-day",
     ),
 ]
 

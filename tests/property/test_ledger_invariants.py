@@ -21,8 +21,8 @@ START = date(2021, 1, 1)
 
 shapes = st.builds(
     WorkloadShape,
-    intake=st.floats(min_value=0.1, max_value=0.6),
-    transfer=st.floats(min_value=0.1, max_value=0.4),
+    intake_percent=st.integers(min_value=10, max_value=60),
+    transfer_percent=st.integers(min_value=10, max_value=40),
     per_day=st.integers(min_value=1, max_value=20),
 )
 

@@ -31,8 +31,8 @@ KZT_PER_USD: Final = Decimal("450")
 
 @dataclass(frozen=True)
 class WorkloadShape:
-    intake: float = 0.25
-    transfer: float = 0.50  # the rest are disposals
+    intake_percent: int = 25
+    transfer_percent: int = 50  # the rest are disposals
     per_day: int = 50
 
 
@@ -56,9 +56,9 @@ def workload(
     funded: list[tuple[str, str]] = []
     for i in range(count):
         day = start + timedelta(days=i // shape.per_day)
-        roll = rng.random()
+        roll = rng.randrange(100)
         key = f"wl-{seed}-{i}"
-        if not funded or roll < shape.intake:
+        if not funded or roll < shape.intake_percent:
             wallet = rng.choice(WALLETS)
             code, decimals, price = rng.choice(ASSETS)
             amount = rng.randint(10 ** max(decimals - 3, 0), 50 * 10**decimals)
@@ -80,7 +80,7 @@ def workload(
             if held[source] == 0:
                 funded.remove(source)
                 del held[source]
-            if roll < shape.intake + shape.transfer:
+            if roll < shape.intake_percent + shape.transfer_percent:
                 target = rng.choice([w for w in WALLETS if w != wallet])
                 fee = amount // 1000
                 legs = [
