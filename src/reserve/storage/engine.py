@@ -1,7 +1,7 @@
 """Engines for SQLite (embedded, the default) and PostgreSQL (production and tests).
 
 SQLite: WAL with ``synchronous=FULL`` so a committed entry survives a power cut, foreign keys
-on, the exact-sum aggregate registered, and write transactions opened with ``BEGIN IMMEDIATE``
+on, a page cache large enough that an append's index lookups stay in memory as the file grows, the exact-sum aggregate registered, and write transactions opened with ``BEGIN IMMEDIATE``
 so two writers can never read the same chain head. PostgreSQL serialises writers with a row lock
 on the chain head instead (see ``repository.LedgerStore.lock_head``).
 """
@@ -36,6 +36,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: index pages stay in memory
         cursor.close()
 
     @event.listens_for(engine, "begin")
