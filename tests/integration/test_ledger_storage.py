@@ -243,3 +243,15 @@ def test_a_lot_acquired_after_its_entry_is_refused(books: Reserve) -> None:
     future = intake("f", VAULT, 10, opening=lot(acquired_on=DAY + timedelta(days=1)))
     with pytest.raises(InvalidInput, match=r"postings\[0\]\.lot\.acquired: 2024-03-06 is after"):
         post_entries(books, [future], actor="clerk")
+
+
+def test_long_work_reports_its_progress(books: Reserve) -> None:
+    drafts = [intake(f"k{i}", VAULT, 1) for i in range(3)]
+    posted: list[tuple[int, int]] = []
+    post_entries(
+        books, drafts, actor="clerk", progress=lambda done, total: posted.append((done, total))
+    )
+    checked: list[tuple[int, int]] = []
+    verify_ledger(books, progress=lambda done, total: checked.append((done, total)))
+    assert posted[-1] == (3, 3)
+    assert checked[-1] == (3, 3)

@@ -16,6 +16,7 @@ from reserve.cli.render import (
     holding_rows,
     lot_rows,
     out,
+    progress_bar,
     show_balances,
     show_holdings,
     show_lots,
@@ -72,7 +73,8 @@ def post(
     reserve = cli.reserve()
     document = _read_json(file)
     drafts = parse_entries(document, {a.code: a for a in books.list_assets(reserve)})
-    posted = books.post_entries(reserve, drafts, actor=cli.actor)
+    with progress_bar("posting") as progress:
+        posted = books.post_entries(reserve, drafts, actor=cli.actor, progress=progress)
     if as_json:
         emit_json([p.__dict__ for p in posted])
         return
@@ -155,7 +157,8 @@ def verify(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     Exit 0 with `chain ok: N entries, head <hash>`; exit 1 naming the first bad entry.
     Example: `reserve ledger verify`
     """
-    report = verify_ledger(state(ctx).reserve())
+    with progress_bar("verifying") as progress:
+        report = verify_ledger(state(ctx).reserve(), progress=progress)
     if as_json:
         emit_json({"ok": True, "entries": report.entries, "head": report.head})
     else:
@@ -182,8 +185,11 @@ def export(
     if output is None:
         export_ledger(reserve, sys.stdout, fmt=fmt, mode=booking)
         return
-    with open(output, "w", encoding="utf-8", newline="") as handle:
-        export_ledger(reserve, handle, fmt=fmt, mode=booking)
+    with (
+        open(output, "w", encoding="utf-8", newline="") as handle,
+        progress_bar("exporting") as progress,
+    ):
+        export_ledger(reserve, handle, fmt=fmt, mode=booking, progress=progress)
     out.print(f"wrote {output}")
 
 

@@ -8,6 +8,7 @@ from typing import TextIO
 from reserve.bootstrap import Reserve
 from reserve.ledger.export_beancount import BeancountWriter, BookingMode
 from reserve.ledger.export_csv import csv_lines
+from reserve.services.progress import Progress, tracked
 
 
 class ExportFormat(StrEnum):
@@ -21,11 +22,12 @@ def export_ledger(
     *,
     fmt: ExportFormat,
     mode: BookingMode = BookingMode.EXPLICIT,
+    progress: Progress | None = None,
 ) -> None:
     with reserve.reading() as uow:
         store = uow.ledger
         assets, accounts = store.assets(), store.accounts()
-        entries = store.stream_entries()
+        entries = tracked(store.stream_entries(), store.head()[0], progress)
         if fmt is ExportFormat.CSV:
             lines = csv_lines(entries, assets, accounts)
         else:

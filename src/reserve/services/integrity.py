@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from reserve.bootstrap import Reserve
 from reserve.core.errors import IntegrityFailure
 from reserve.ledger.chain import ChainVerifier
+from reserve.services.progress import Progress, tracked
 
 
 @dataclass(frozen=True)
@@ -16,13 +17,13 @@ class ChainReport:
     head: str
 
 
-def verify_ledger(reserve: Reserve) -> ChainReport:
+def verify_ledger(reserve: Reserve, *, progress: Progress | None = None) -> ChainReport:
     """Replay every entry in one snapshot; raise ``IntegrityFailure`` at the first break."""
     with reserve.reading() as uow:
         store = uow.ledger
         verifier = ChainVerifier(store.assets(), store.accounts())
         try:
-            for entry in store.stream_entries():
+            for entry in tracked(store.stream_entries(), store.head()[0], progress):
                 broken = verifier.feed(entry)
                 if broken is not None:
                     raise IntegrityFailure(

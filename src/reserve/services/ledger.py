@@ -20,6 +20,7 @@ from reserve.ledger.booking import BookingContext, BookingRefused, book_entry
 from reserve.ledger.hashing import draft_digest, entry_hash
 from reserve.ledger.lots import LotBook
 from reserve.ledger.model import Entry, EntryDraft, Lot, PostingDraft
+from reserve.services.progress import Progress, tracked
 from reserve.storage.repository import LedgerStore
 
 _Ref = TypeVar("_Ref", Asset, Fund)
@@ -140,13 +141,20 @@ def list_funds(reserve: Reserve) -> list[Fund]:
 
 
 # -- posting --------------------------------------------------------------------------------
-def post_entries(reserve: Reserve, drafts: Sequence[EntryDraft], *, actor: str) -> list[Posted]:
+def post_entries(
+    reserve: Reserve,
+    drafts: Sequence[EntryDraft],
+    *,
+    actor: str,
+    progress: Progress | None = None,
+) -> list[Posted]:
     """Post every draft or none. A replayed idempotency key with the same content returns the
     entry first posted under it; with other content it is refused."""
     with reserve.writing() as uow:
         posting = _Posting(uow.ledger, reserve, actor)
         posting.seen.update(uow.ledger.digests_by_key([d.idempotency_key for d in drafts]))
-        results = [posting.post(i, draft) for i, draft in enumerate(drafts, start=1)]
+        numbered = tracked(enumerate(drafts, start=1), len(drafts), progress)
+        results = [posting.post(i, draft) for i, draft in numbered]
         if posting.problems:
             conflicts = all(p.field == "idempotency_key" for p in posting.problems)
             raise (Conflict if conflicts else InvalidInput)(posting.problems)

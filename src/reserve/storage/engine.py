@@ -1,8 +1,9 @@
 """Engines for SQLite (embedded, the default) and PostgreSQL (production and tests).
 
-SQLite: WAL with ``synchronous=FULL`` so a committed entry survives a power cut, foreign keys
-on, a page cache large enough that an append's index lookups stay in memory as the file grows, the exact-sum aggregate registered, and write transactions opened with ``BEGIN IMMEDIATE``
-so two writers can never read the same chain head. PostgreSQL serialises writers with a row lock
+SQLite: WAL with ``synchronous=FULL`` so a committed entry survives a power cut; foreign keys
+on; a page cache large enough that an append's index lookups stay in memory as the file grows;
+the exact-sum aggregate registered; and write transactions opened with ``BEGIN IMMEDIATE``, so
+two writers can never read the same chain head. PostgreSQL serialises writers with a row lock
 on the chain head instead (see ``repository.LedgerStore.lock_head``).
 """
 
