@@ -1,0 +1,1 @@
+"""Intake: seized assets through their legal life, state mining output, committee purchases."""

@@ -1,0 +1,57 @@
+"""Over any sequence of orders: units are conserved and reach a fund only through forfeiture."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reserve.intake.legal import (
+    LEAVES_CUSTODY,
+    LegalOrder,
+    LegalPosition,
+    LegalState,
+    order_problems,
+)
+
+DOC = hashlib.sha256(b"order").hexdigest()
+steps = st.lists(
+    st.tuples(st.sampled_from(LegalState), st.sampled_from(LegalState), st.integers(0, 60)),
+    max_size=40,
+)
+
+
+@given(seized=st.lists(st.integers(1, 50), min_size=1, max_size=4), steps=steps)
+def test_no_order_sequence_breaks_conservation_or_skips_forfeiture(
+    seized: list[int], steps: list[tuple[LegalState, LegalState, int]]
+) -> None:
+    position = LegalPosition("2024-001", "BTC")
+    for amount in seized:
+        position = position.with_seizure(amount)
+    ever_forfeited = 0
+    for frm, to, amount in steps:
+        order = LegalOrder(
+            "2024-001",
+            "BTC",
+            amount,
+            frm,
+            to,
+            "ref",
+            date(2024, 1, 1),
+            DOC,
+            "p",
+            frozenset({"a", "b"}),
+            ("r",),
+        )
+        if order_problems(position, order, where="o"):
+            continue  # refused orders change nothing
+        position = position.after(order)
+        if to is LegalState.FORFEITED:
+            ever_forfeited += amount
+        assert position.seized == sum(seized)
+        assert all(units >= 0 for units in position.units.values())
+        left = sum(position.held(state) for state in LEAVES_CUSTODY)
+        assert position.in_custody + left == sum(seized)
+        assert position.held(LegalState.TRANSFERRED_TO_RESERVE) <= ever_forfeited
