@@ -17,6 +17,26 @@ from reserve.core.errors import Problem
 
 
 @dataclass(frozen=True)
+class MiningOperation:
+    code: str
+    site: str
+    operator: str
+    tariff_kzt_per_mwh: Decimal
+
+
+@dataclass(frozen=True)
+class MiningOutput:
+    """One period's output of an operation, as the pool paid it out."""
+
+    operation: str
+    period: str  # YYYY-MM
+    amount: int
+    payout_txids: tuple[str, ...]
+    energy_mwh: Decimal
+    cost_kzt: Decimal
+
+
+@dataclass(frozen=True)
 class SaleRule:
     """From ``effective_from`` on, at least ``sell_share`` of each period's output is sold."""
 

@@ -17,10 +17,10 @@ a new lot. Unknown fields are refused, so a typo cannot silently drop data::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from typing import Any, Final
 
 from reserve.core.errors import InvalidInput, Problem
+from reserve.core.fields import FieldReader
 from reserve.core.money import AmountError, parse_decimal, to_base_units
 from reserve.ledger.assets import Asset
 from reserve.ledger.model import EntryDraft, LotOpening, PostingDraft
@@ -28,41 +28,6 @@ from reserve.ledger.model import EntryDraft, LotOpening, PostingDraft
 ENTRY_FIELDS: Final = {"idempotency_key", "date", "kind", "memo", "refs", "postings", "reverses"}
 POSTING_FIELDS: Final = {"account", "asset", "amount", "lot"}
 LOT_FIELDS: Final = {"id", "source", "ref", "acquired", "cost_usd", "cost_kzt"}
-
-
-class _Reader:
-    def __init__(self, where: str) -> None:
-        self.where = where
-        self.problems: list[Problem] = []
-
-    def bad(self, field: str, reason: str) -> None:
-        self.problems.append(Problem(self.where, field, reason))
-
-    def text(
-        self, obj: Mapping[str, Any], key: str, field: str, *, default: str | None = None
-    ) -> str:
-        value = obj.get(key, default)
-        if value is None:
-            self.bad(field, "is required")
-            return ""
-        if not isinstance(value, str):
-            self.bad(field, f"must be a string, not {type(value).__name__}")
-            return ""
-        return value
-
-    def day(self, value: Any, field: str) -> date | None:
-        if not isinstance(value, str):
-            self.bad(field, "must be a date written YYYY-MM-DD")
-            return None
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            self.bad(field, f"{value!r} is not a date written YYYY-MM-DD")
-            return None
-
-    def unknown(self, obj: Mapping[str, Any], allowed: set[str], field: str) -> None:
-        for key in sorted(set(obj) - allowed):
-            self.bad(f"{field}{key}", "unknown field")
 
 
 def parse_entries(document: Any, assets: Mapping[str, Asset]) -> list[EntryDraft]:
@@ -75,7 +40,7 @@ def parse_entries(document: Any, assets: Mapping[str, Asset]) -> list[EntryDraft
     for index, item in enumerate(items, start=1):
         key = item.get("idempotency_key") if isinstance(item, dict) else None
         where = f"entry {index}" + (f" ({key!r})" if isinstance(key, str) else "")
-        reader = _Reader(where)
+        reader = FieldReader(where)
         draft = _entry(item, reader, assets)
         problems += reader.problems
         if draft is not None and not reader.problems:
@@ -85,7 +50,7 @@ def parse_entries(document: Any, assets: Mapping[str, Asset]) -> list[EntryDraft
     return drafts
 
 
-def _entry(item: Any, r: _Reader, assets: Mapping[str, Asset]) -> EntryDraft | None:
+def _entry(item: Any, r: FieldReader, assets: Mapping[str, Asset]) -> EntryDraft | None:
     if not isinstance(item, dict):
         r.bad("entry", f"must be a JSON object, not {type(item).__name__}")
         return None
@@ -124,7 +89,9 @@ def _entry(item: Any, r: _Reader, assets: Mapping[str, Asset]) -> EntryDraft | N
     )
 
 
-def _posting(raw: Any, field: str, r: _Reader, assets: Mapping[str, Asset]) -> PostingDraft | None:
+def _posting(
+    raw: Any, field: str, r: FieldReader, assets: Mapping[str, Asset]
+) -> PostingDraft | None:
     if not isinstance(raw, dict):
         r.bad(field, "must be an object with account, asset and amount")
         return None
@@ -151,7 +118,7 @@ def _posting(raw: Any, field: str, r: _Reader, assets: Mapping[str, Asset]) -> P
     return PostingDraft(account, code, amount, opens=_opening(lot, f"{field}.lot", r))
 
 
-def _opening(raw: Mapping[str, Any], field: str, r: _Reader) -> LotOpening | None:
+def _opening(raw: Mapping[str, Any], field: str, r: FieldReader) -> LotOpening | None:
     r.unknown(raw, LOT_FIELDS, f"{field}.")
     costs = {}
     for key in ("cost_usd", "cost_kzt"):

@@ -1,0 +1,188 @@
+"""Bulk intake records: case registers, seizure records, mining reports and purchase fills.
+
+Rows come from CSV or JSON files already read by the caller, each with a label naming where it
+stands (``seizures.csv row 7``). Parsing is strict (unknown columns and blank required cells
+are refused) and reports every bad field of every row, so a file is fixed in one round and then
+imported whole or not at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Final
+
+from reserve.core.errors import InvalidInput, Problem
+from reserve.core.fields import FieldReader
+from reserve.intake.cases import TXID, SeizedAsset, SeizureCase
+from reserve.intake.mining import MiningOutput
+from reserve.intake.purchases import Fill
+
+
+class RecordKind(StrEnum):
+    CASES = "cases"
+    SEIZURES = "seizures"
+    MINING = "mining"
+    FILLS = "fills"
+
+
+@dataclass(frozen=True)
+class FillRecord:
+    order_id: str
+    fill: Fill
+
+
+Record = SeizureCase | SeizedAsset | MiningOutput | FillRecord
+
+COLUMNS: Final[Mapping[RecordKind, frozenset[str]]] = {
+    RecordKind.CASES: frozenset({"number", "agency", "court", "description", "opened_on"}),
+    RecordKind.SEIZURES: frozenset(
+        {
+            "case",
+            "chain",
+            "asset",
+            "amount",
+            "txid",
+            "vout",
+            "source_address",
+            "destination_address",
+            "seized_at",
+        }
+    ),
+    RecordKind.MINING: frozenset(
+        {"operation", "period", "amount", "payout_txids", "energy_mwh", "cost_kzt"}
+    ),
+    RecordKind.FILLS: frozenset(
+        {"order_id", "venue", "quantity", "price_usd", "fee_usd", "filled_on"}
+    ),
+}
+OPTIONAL: Final = frozenset({"vout", "description"})
+PERIOD: Final = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def parse_records(
+    kind: RecordKind,
+    rows: Sequence[tuple[str, Mapping[str, Any]]],
+    *,
+    decimals: Mapping[str, int],
+    mined_asset: str = "BTC",
+    asset_of_order: Mapping[str, str] | None = None,
+) -> list[Record]:
+    """Records of ``kind`` from labelled rows; every problem of every row, or none.
+
+    ``decimals`` gives each asset's decimals; mining amounts are in ``mined_asset``, fill
+    quantities in the asset of their order (``asset_of_order``).
+    """
+    records: list[Record] = []
+    problems: list[Problem] = []
+    for label, row in rows:
+        reader = FieldReader(label)
+        reader.unknown(row, set(COLUMNS[kind]))
+        for column in sorted(COLUMNS[kind] - OPTIONAL - set(row)):
+            reader.bad(column, "is required")
+        if not reader.problems:
+            record = _PARSERS[kind](reader, row, decimals, mined_asset, asset_of_order or {})
+            if record is not None and not reader.problems:
+                records.append(record)
+        problems += reader.problems
+    if problems:
+        raise InvalidInput(problems)
+    return records
+
+
+def _case(r: FieldReader, row: Mapping[str, Any], *_: Any) -> Record | None:
+    opened = r.day(row.get("opened_on"), "opened_on")
+    number = r.required(row, "number")
+    agency, court = r.required(row, "agency"), r.required(row, "court")
+    description = r.text(row, "description", default="")
+    return None if opened is None else SeizureCase(number, agency, court, description, opened)
+
+
+def _seizure(
+    r: FieldReader, row: Mapping[str, Any], decimals: Mapping[str, int], *_: Any
+) -> Record | None:
+    asset = r.required(row, "asset")
+    places = decimals.get(asset)
+    if asset and places is None:
+        r.bad("asset", f"unknown asset {asset!r}")
+    amount = r.units(row.get("amount"), places or 0, "amount") if places is not None else 0
+    if amount <= 0 and places is not None and not r.problems:
+        r.bad("amount", "must be positive")
+    txid = r.required(row, "txid")
+    if txid and not TXID.match(txid):
+        r.bad("txid", f"{txid!r} is not a 64-hex transaction id")
+    vout = _vout(r, row.get("vout"))
+    case, chain = r.required(row, "case"), r.required(row, "chain")
+    source, target = r.required(row, "source_address"), r.required(row, "destination_address")
+    seized_at = r.moment(row.get("seized_at"), "seized_at")
+    if seized_at is None:
+        return None
+    return SeizedAsset(case, chain, asset, amount, txid.lower(), vout, source, target, seized_at)
+
+
+def _vout(r: FieldReader, value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    r.bad("vout", f"{value!r} is not an output index (0, 1, ...)")
+    return None
+
+
+def _mining(
+    r: FieldReader, row: Mapping[str, Any], decimals: Mapping[str, int], mined: str, _: Any
+) -> Record | None:
+    period = r.required(row, "period")
+    if period and not PERIOD.match(period):
+        r.bad("period", f"{period!r} is not a month written YYYY-MM")
+    amount = r.units(row.get("amount"), decimals.get(mined, 8), "amount")
+    txids = tuple(
+        t.strip().lower() for t in r.required(row, "payout_txids").split(";") if t.strip()
+    )
+    bad_txids = [t for t in txids if not TXID.match(t)]
+    if bad_txids:
+        r.bad("payout_txids", f"{bad_txids[0]!r} is not a 64-hex transaction id")
+    return MiningOutput(
+        operation=r.required(row, "operation"),
+        period=period,
+        amount=amount,
+        payout_txids=txids,
+        energy_mwh=r.decimal(row.get("energy_mwh"), "energy_mwh", minimum=_ZERO),
+        cost_kzt=r.decimal(row.get("cost_kzt"), "cost_kzt", minimum=_ZERO),
+    )
+
+
+def _fill(
+    r: FieldReader,
+    row: Mapping[str, Any],
+    decimals: Mapping[str, int],
+    _mined: str,
+    asset_of_order: Mapping[str, str],
+) -> Record | None:
+    order_id = r.required(row, "order_id")
+    asset = asset_of_order.get(order_id)
+    if order_id and asset is None:
+        r.bad("order_id", f"unknown order {order_id!r}")
+        return None
+    venue = r.required(row, "venue")
+    quantity = r.units(row.get("quantity"), decimals.get(asset or "", 8), "quantity")
+    price = r.decimal(row.get("price_usd"), "price_usd")
+    fee = r.decimal(row.get("fee_usd"), "fee_usd")
+    filled_on = r.day(row.get("filled_on"), "filled_on")
+    if filled_on is None:
+        return None
+    return FillRecord(order_id, Fill(venue, quantity, price, fee, filled_on))
+
+
+_ZERO: Final = Decimal(0)
+_PARSERS: Final = {
+    RecordKind.CASES: _case,
+    RecordKind.SEIZURES: _seizure,
+    RecordKind.MINING: _mining,
+    RecordKind.FILLS: _fill,
+}
