@@ -283,3 +283,9 @@ def test_demo_runs_and_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert run(["--db", database, "ledger", "balances", "--fund", "SFDA", "--json"]) == 0
     sfda = json.loads(capsys.readouterr().out)
     assert all(not row["account"].startswith("Assets:Custody") for row in sfda)
+
+
+def test_account_names_print_as_written(cli: Cli) -> None:
+    code, out, _ = cli("ledger", "open", "Assets:X:Y", "--on", "2024-01-01")
+    assert code == 0
+    assert "open: Assets:X:Y" in out  # Rich would turn ':X:' into an emoji

@@ -1,4 +1,5 @@
-"""Concurrent writers form one chain: 8 processes x 200 entries against PostgreSQL."""
+"""Concurrent writers form one chain (and one audit chain): 8 processes x 200 entries against
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from reserve.bootstrap import bootstrap
 from reserve.config import Settings
+from reserve.services.governance import audit_log, verify_audit
 from reserve.services.integrity import verify_ledger
 from reserve.services.ledger import balances, post_entries
 
@@ -52,6 +54,9 @@ def test_eight_processes_posting_at_once_give_one_gapless_chain(postgres_url: st
     held = {(b.account, b.asset): b.amount for b in balances(reserve)}
     assert held[(VAULT, "BTC")] == WRITERS * EACH
     assert held[(MINING, "BTC")] == -WRITERS * EACH
+    assert verify_audit(reserve).records == WRITERS * EACH + 1  # the accounts, then each post
+    posts = [r for r in audit_log(reserve) if r.action == "ledger.post"]
+    assert sorted(int(r.details["first_seq"]) for r in posts) == list(range(1, WRITERS * EACH + 1))
     reserve.close()
 
 
@@ -68,4 +73,5 @@ def test_concurrent_sqlite_writers_also_form_one_chain(sqlite_url: str) -> None:
         worker.join(timeout=300)
     assert [w.exitcode for w in workers] == [0] * 3
     assert verify_ledger(reserve).entries == 3 * EACH
+    assert verify_audit(reserve).records == 3 * EACH + 1
     reserve.close()

@@ -9,7 +9,7 @@ from typing import Annotated
 import click
 import typer
 
-from reserve.cli import ledger
+from reserve.cli import audit, ledger, users
 from reserve.cli.context import CliState, state
 from reserve.cli.render import err, out
 from reserve.config import Settings
@@ -24,6 +24,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(users.app, name="users")
+app.add_typer(audit.app, name="audit")
 
 
 @app.callback()
@@ -75,12 +77,15 @@ def run(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     try:
         result = app(args=argv, prog_name="reserve", standalone_mode=False)
-    except click.exceptions.Exit as stop:
+    except (click.exceptions.Exit, typer.Exit) as stop:
         return stop.exit_code
     except click.ClickException as usage:
         usage.show()
         return usage.exit_code
-    except click.Abort:
+    except typer.TyperException as usage:  # newer Typer raises its own copy of Click's errors
+        err.print(f"error: {usage.format_message()}", markup=False)
+        return usage.exit_code
+    except (click.Abort, typer.Abort):
         err.print("aborted")
         return 1
     except InvalidInput as bad:

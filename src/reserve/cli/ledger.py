@@ -211,8 +211,9 @@ def open_account(
     Example:
     `reserve ledger open Assets:Reserve:SFDA:BTC:vault-astana-1 --fund SFDA --on 2024-01-01`
     """
+    cli = state(ctx)
     opened_on = parse_day(on, "--on") or utc_now().date()
-    books.open_accounts(state(ctx).reserve(), [Account(name, fund, opened_on)])
+    books.open_accounts(cli.reserve(), [Account(name, fund, opened_on)], actor=cli.actor)
     out.print(f"open: {name}")
 
 
@@ -261,7 +262,9 @@ def add_asset(
 
     Example: `reserve ledger add-asset DOT --decimals 10 --name Polkadot`
     """
-    books.register_asset(state(ctx).reserve(), Asset(code, decimals, name, tracks_lots=not fiat))
+    cli = state(ctx)
+    asset = Asset(code, decimals, name, tracks_lots=not fiat)
+    books.register_asset(cli.reserve(), asset, actor=cli.actor)
     out.print(f"asset {code}: {decimals} decimals")
 
 
@@ -288,7 +291,8 @@ def add_fund(
 
     Example: `reserve ledger add-fund RSRV --name 'Strategic reserve'`
     """
-    books.register_fund(state(ctx).reserve(), Fund(code, name))
+    cli = state(ctx)
+    books.register_fund(cli.reserve(), Fund(code, name), actor=cli.actor)
     out.print(f"fund {code}")
 
 

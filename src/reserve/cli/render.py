@@ -19,8 +19,9 @@ from reserve.services.ledger import BalanceLine, LotLine
 
 CENT: Final = Decimal("0.01")
 _WIDTH: Final = None if sys.stdout.isatty() else 240  # pipes and CI logs get whole rows
-out = Console(highlight=False, soft_wrap=False, width=_WIDTH)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# emoji off: account names such as Assets:X:Y must never turn into pictures
+out = Console(highlight=False, soft_wrap=False, width=_WIDTH, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 @contextmanager

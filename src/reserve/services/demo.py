@@ -182,7 +182,8 @@ def story(prices: _Prices) -> list[dict[str, Any]]:
 
 
 def run_story(reserve: Reserve, *, actor: str) -> DemoResult:
-    open_accounts(reserve, [Account(name, fund, date(2023, 1, 1)) for name, fund in ACCOUNTS])
+    accounts = [Account(name, fund, date(2023, 1, 1)) for name, fund in ACCOUNTS]
+    open_accounts(reserve, accounts, actor=actor)
     assets = {a.code: a for a in list_assets(reserve)}
     drafts = parse_entries(story(_Prices(reserve.settings.data_dir)), assets)
     posted = post_entries(reserve, drafts, actor=actor)

@@ -1,13 +1,14 @@
 """Ledger use cases: post, reverse, open accounts, register assets, read balances and lots.
 
 Each function is one unit of work: it commits everything or nothing. Posting holds the writer's
-lock from reading the chain head to commit, so concurrent writers form one chain.
+lock from reading the chain head to commit, so concurrent writers form one chain. Every write
+checks who acts and appends its audit record in the same unit of work (``services.audit``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import TypeVar
@@ -20,6 +21,7 @@ from reserve.ledger.booking import BookingContext, BookingRefused, book_entry
 from reserve.ledger.hashing import draft_digest, entry_hash
 from reserve.ledger.lots import LotBook
 from reserve.ledger.model import Entry, EntryDraft, Lot, PostingDraft
+from reserve.services.audit import SYSTEM, acting_user, record_action
 from reserve.services.progress import Progress, tracked
 from reserve.storage.repository import LedgerStore
 
@@ -54,7 +56,7 @@ class LotLine:
 
 
 # -- reference data -----------------------------------------------------------------------
-def register_asset(reserve: Reserve, asset: Asset) -> Asset:
+def register_asset(reserve: Reserve, asset: Asset, *, actor: str = SYSTEM) -> Asset:
     """Register an asset; registering the same definition again is a no-op."""
     return _register(
         reserve,
@@ -63,10 +65,12 @@ def register_asset(reserve: Reserve, asset: Asset) -> Asset:
         asset_problems(asset),
         known=lambda store: store.assets().get(asset.code),
         add=LedgerStore.add_asset,
+        actor=actor,
+        action="assets.add",
     )
 
 
-def register_fund(reserve: Reserve, fund: Fund) -> Fund:
+def register_fund(reserve: Reserve, fund: Fund, *, actor: str = SYSTEM) -> Fund:
     """Register a fund (a separate book); registering the same fund again is a no-op."""
     return _register(
         reserve,
@@ -75,6 +79,8 @@ def register_fund(reserve: Reserve, fund: Fund) -> Fund:
         fund_problems(fund),
         known=lambda store: store.funds().get(fund.code),
         add=LedgerStore.add_fund,
+        actor=actor,
+        action="funds.add",
     )
 
 
@@ -86,23 +92,33 @@ def _register(
     *,
     known: Callable[[LedgerStore], _Ref | None],
     add: Callable[[LedgerStore, _Ref], None],
+    actor: str,
+    action: str,
 ) -> _Ref:
     if problems:
         raise InvalidInput([Problem(where, field, reason) for field, reason in problems])
     with reserve.writing() as uow:
+        acting_user(uow, actor)
         earlier = known(uow.ledger)
         if earlier == item:
             return item
         if earlier is not None:
             raise Conflict.one(where, "code", f"already registered as {earlier}")
         add(uow.ledger, item)
+        details = {k: str(v) for k, v in asdict(item).items()}
+        record_action(
+            uow, at=reserve.clock(), actor=actor, action=action, subject=where, details=details
+        )
         uow.commit()
     return item
 
 
-def open_accounts(reserve: Reserve, accounts: Sequence[Account]) -> list[Account]:
+def open_accounts(
+    reserve: Reserve, accounts: Sequence[Account], *, actor: str = SYSTEM
+) -> list[Account]:
     """Open accounts (all or none); reopening an identical account is a no-op."""
     with reserve.writing() as uow:
+        acting_user(uow, actor)
         known = uow.ledger.accounts()
         funds = uow.ledger.funds()
         problems: list[Problem] = []
@@ -121,6 +137,15 @@ def open_accounts(reserve: Reserve, accounts: Sequence[Account]) -> list[Account
             raise InvalidInput(problems)
         for account in fresh.values():
             uow.ledger.add_account(account)
+        if fresh:
+            record_action(
+                uow,
+                at=reserve.clock(),
+                actor=actor,
+                action="accounts.open",
+                subject=next(iter(fresh)) if len(fresh) == 1 else f"{len(fresh)} accounts",
+                details={"accounts": ",".join(fresh), "count": str(len(fresh))},
+            )
         uow.commit()
     return list(accounts)
 
@@ -150,7 +175,27 @@ def post_entries(
 ) -> list[Posted]:
     """Post every draft or none. A replayed idempotency key with the same content returns the
     entry first posted under it; with other content it is refused."""
+    return _post(reserve, drafts, actor=actor, progress=progress, action="ledger.post")
+
+
+def reverse_entry(
+    reserve: Reserve, seq: int, *, key: str, on: date, memo: str, actor: str
+) -> Posted:
+    """Post the reversing entry of entry ``seq``: the correction that leaves history intact."""
+    draft = EntryDraft(key, on, "reversal", memo, (), {"reverses": str(seq)}, reverses=seq)
+    return _post(reserve, [draft], actor=actor, progress=None, action="ledger.reverse")[0]
+
+
+def _post(
+    reserve: Reserve,
+    drafts: Sequence[EntryDraft],
+    *,
+    actor: str,
+    progress: Progress | None,
+    action: str,
+) -> list[Posted]:
     with reserve.writing() as uow:
+        acting_user(uow, actor)
         posting = _Posting(uow.ledger, reserve, actor)
         posting.seen.update(uow.ledger.digests_by_key([d.idempotency_key for d in drafts]))
         numbered = tracked(enumerate(drafts, start=1), len(drafts), progress)
@@ -159,16 +204,23 @@ def post_entries(
             conflicts = all(p.field == "idempotency_key" for p in posting.problems)
             raise (Conflict if conflicts else InvalidInput)(posting.problems)
         posting.write()
+        if posting.entries:  # a pure replay changed nothing, so there is nothing to record
+            first, last = posting.entries[0], posting.entries[-1]
+            record_action(
+                uow,
+                at=posting.now,
+                actor=actor,
+                action=action,
+                subject="ledger",
+                details={
+                    "first_seq": str(first.seq),
+                    "last_seq": str(last.seq),
+                    "entries": str(len(posting.entries)),
+                    "head": last.hash,
+                },
+            )
         uow.commit()
     return [r for r in results if r is not None]
-
-
-def reverse_entry(
-    reserve: Reserve, seq: int, *, key: str, on: date, memo: str, actor: str
-) -> Posted:
-    """Post the reversing entry of entry ``seq``: the correction that leaves history intact."""
-    draft = EntryDraft(key, on, "reversal", memo, (), {"reverses": str(seq)}, reverses=seq)
-    return post_entries(reserve, [draft], actor=actor)[0]
 
 
 class _Posting:

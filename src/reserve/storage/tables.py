@@ -4,6 +4,10 @@ Journal tables (``entries``, ``postings``, ``lots``) and reference tables (``ass
 ``accounts``) are append-only: database triggers refuse UPDATE and DELETE on them. ``balances``,
 ``lot_balances`` and ``chain_head`` are projections kept in step with the journal inside the same
 transaction; ``reserve ledger verify`` rebuilds them from the journal and compares.
+
+Governance: ``org_units``, ``users`` and ``user_roles`` change (a user is deactivated, a role
+granted), and every change is in ``audit_log``; ``approvals`` and ``audit_log`` are append-only,
+and ``audit_head`` is the audit chain's head, as ``chain_head`` is the ledger's.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -136,4 +141,61 @@ chain_head = Table(
     Column("hash", String(64), nullable=False),
 )
 
-APPEND_ONLY: Final = ("assets", "funds", "accounts", "entries", "postings", "lots")
+org_units = Table(
+    "org_units",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("name", String(200), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(40), primary_key=True),
+    Column("full_name", String(200), nullable=False),
+    Column("unit", String(16), ForeignKey("org_units.code"), nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+user_roles = Table(
+    "user_roles",
+    metadata,
+    Column("username", String(40), ForeignKey("users.username"), primary_key=True),
+    Column("role", String(32), primary_key=True),
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("subject", String(200), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("approver", String(40), ForeignKey("users.username"), nullable=False),
+    Column("approved_at", DateTime(timezone=True), nullable=False),
+    Column("rule", String(100), nullable=False),
+    PrimaryKeyConstraint("subject", "request_hash", "approver"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Seq, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+LEDGER_APPEND_ONLY: Final = ("assets", "funds", "accounts", "entries", "postings", "lots")
+GOVERNANCE_APPEND_ONLY: Final = ("approvals", "audit_log")
+APPEND_ONLY: Final = LEDGER_APPEND_ONLY + GOVERNANCE_APPEND_ONLY

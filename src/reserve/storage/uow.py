@@ -8,14 +8,16 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection, RootTransaction
 
 from reserve.storage.engine import WRITE_OPTION
+from reserve.storage.governance_repo import GovernanceStore
 from reserve.storage.repository import LedgerStore
 
 
 class UnitOfWork:
     """``with UnitOfWork(engine, write=True) as uow: ...; uow.commit()``.
 
-    A writing unit takes the writer's lock (SQLite ``BEGIN IMMEDIATE``; on PostgreSQL the chain
-    head row, when the ledger asks for it). A reading unit sees one consistent snapshot.
+    A writing unit takes the writer's lock (SQLite ``BEGIN IMMEDIATE``; on PostgreSQL the audit
+    head row, taken by every write use case before it checks who acts, and the chain head row when
+    the ledger posts). A reading unit sees one consistent snapshot.
     """
 
     def __init__(self, engine: Engine, *, write: bool) -> None:
@@ -34,6 +36,7 @@ class UnitOfWork:
         self._conn = conn
         self._tx = conn.begin()
         self.ledger = LedgerStore(conn)
+        self.governance = GovernanceStore(conn)
         return self
 
     def commit(self) -> None:
