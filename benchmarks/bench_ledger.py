@@ -230,13 +230,13 @@ def ingest(
 
 # -- the raw floor ------------------------------------------------------------------------
 def raw_connection(path: Path) -> sqlite3.Connection:
-    """stdlib sqlite3 with our engine's pragmas: WAL, synchronous=FULL, foreign keys on, 64 MiB
+    """stdlib sqlite3 with our engine's pragmas: WAL, synchronous=FULL, foreign keys on, 16 MiB
     page cache."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute("PRAGMA cache_size=-16384")
     return conn
 
 

@@ -37,7 +37,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: index pages stay in memory
+        cursor.execute("PRAGMA cache_size=-16384")  # 16 MiB: index pages stay in memory
         cursor.close()
 
     @event.listens_for(engine, "begin")
