@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from reserve.bootstrap import Reserve
 from reserve.ledger.accounts import Account
 from reserve.ledger.model import EntryDraft, LotOpening, PostingDraft
 from reserve.services.ledger import open_accounts
+from reserve.storage.tables import APPEND_ONLY
+from reserve.storage.triggers import drop_append_only_sql
 
 DAY = date(2024, 3, 5)
 CUSTODY = "Assets:Custody:Seized:2024-001:BTC"
@@ -82,3 +86,13 @@ def move(
     if fee:
         legs.append(PostingDraft(FEES, asset, fee))
     return EntryDraft(key, day, "transfer", "move", tuple(legs))
+
+
+def copy_without_triggers(template: Path, path: Path) -> Path:
+    """A private copy of a template SQLite ledger, append-only triggers dropped, to tamper with."""
+    path.unlink(missing_ok=True)
+    with sqlite3.connect(template) as source, sqlite3.connect(path) as target:
+        source.backup(target)
+        for statement in drop_append_only_sql("sqlite", APPEND_ONLY):
+            target.execute(statement)
+    return path

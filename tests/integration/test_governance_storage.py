@@ -311,7 +311,7 @@ def test_verify_notices_a_truncated_audit_log(people: Reserve) -> None:
         for statement in drop_append_only_sql(dialect, GOVERNANCE_APPEND_ONLY):
             conn.execute(text(statement))
         conn.execute(text("DELETE FROM audit_log WHERE seq = 7"))
-    with pytest.raises(IntegrityFailure, match="the log ends at record 6") as caught:
+    with pytest.raises(IntegrityFailure, match="the chain ends at audit record 6") as caught:
         verify_audit(people)
     assert caught.value.first_bad_seq == 7
 

@@ -16,10 +16,9 @@ from reserve.governance.people import OrgUnit, Role, User
 from reserve.ledger.workload import workload, workload_accounts
 from reserve.services.governance import add_unit, add_user, record_approval, verify_audit
 from reserve.services.ledger import open_accounts, post_entries
-from reserve.storage.tables import APPEND_ONLY
-from reserve.storage.triggers import drop_append_only_sql
 
 from conftest import make_reserve
+from support import copy_without_triggers
 
 START = date(2022, 6, 1)
 RULE = ApprovalRule("committee-2", frozenset({Role.COMMITTEE_MEMBER}), quorum=2)
@@ -66,16 +65,6 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def copy_of(template: Path, path: Path) -> Path:
-    """A private copy of the template, with the append-only triggers dropped."""
-    path.unlink(missing_ok=True)
-    with sqlite3.connect(template) as source, sqlite3.connect(path) as target:
-        source.backup(target)
-        for statement in drop_append_only_sql("sqlite", APPEND_ONLY):
-            target.execute(statement)
-    return path
-
-
 def changed(kind: str, old: object, nudge: int) -> object:
     if kind == "key":  # far from the others, so the primary key stays unique
         return int(str(old)) + 1000 * nudge
@@ -106,7 +95,7 @@ def test_changing_any_stored_field_breaks_the_audit_chain_at_that_record(
     template: Path, tmp_path: Path, field: tuple[str, str], pick: int, nudge: int
 ) -> None:
     column, kind = field
-    copy = copy_of(template, tmp_path / f"a{pick}.db")
+    copy = copy_without_triggers(template, tmp_path / f"a{pick}.db")
     with sqlite3.connect(copy) as db:
         rows = db.execute(f"SELECT rowid, seq, {column} FROM audit_log ORDER BY seq").fetchall()
         rowid, seq, old = rows[pick % len(rows)]

@@ -19,6 +19,7 @@ from reserve.storage.tables import APPEND_ONLY
 from reserve.storage.triggers import drop_append_only_sql
 
 from conftest import make_reserve
+from support import copy_without_triggers
 
 START = date(2022, 6, 1)
 ENTRIES = 24
@@ -74,16 +75,6 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def copy_of(template: Path, path: Path) -> Path:
-    """A private copy of the template ledger, with the append-only triggers dropped."""
-    path.unlink(missing_ok=True)
-    with sqlite3.connect(template) as source, sqlite3.connect(path) as target:
-        source.backup(target)
-        for statement in drop_append_only_sql("sqlite", APPEND_ONLY):
-            target.execute(statement)
-    return path
-
-
 def changed(kind: str, old: object, nudge: int) -> object:
     if kind == "int":
         return int(str(old)) + nudge
@@ -118,7 +109,7 @@ def test_changing_any_stored_field_breaks_the_chain_at_that_entry(
     template: Path, tmp_path: Path, field: tuple[str, str, str, str], pick: int, nudge: int
 ) -> None:
     table, column, key, kind = field
-    copy = copy_of(template, tmp_path / f"t{pick}.db")
+    copy = copy_without_triggers(template, tmp_path / f"t{pick}.db")
     with sqlite3.connect(copy) as db:
         rows = db.execute(f"SELECT rowid, {key}, {column} FROM {table} ORDER BY rowid").fetchall()
         rows = [r for r in rows if r[2] is not None]
@@ -137,7 +128,7 @@ def test_changing_any_stored_field_breaks_the_chain_at_that_entry(
 
 
 def test_a_deleted_entry_is_named_as_missing(template: Path, tmp_path: Path) -> None:
-    copy = copy_of(template, tmp_path / "gap.db")
+    copy = copy_without_triggers(template, tmp_path / "gap.db")
     with sqlite3.connect(copy) as db:
         for table, key in (("postings", "entry_seq"), ("lots", "entry_seq"), ("entries", "seq")):
             db.execute(f"DELETE FROM {table} WHERE {key} = 7")
@@ -165,7 +156,7 @@ def test_tampering_on_postgresql_is_found_at_that_entry(postgres_url: str) -> No
 
 
 def test_a_drifted_projection_is_reported(template: Path, tmp_path: Path) -> None:
-    copy = copy_of(template, tmp_path / "drift.db")
+    copy = copy_without_triggers(template, tmp_path / "drift.db")
     with sqlite3.connect(copy) as db:
         db.execute("UPDATE balances SET amount = amount || '1' WHERE rowid = 1")
     reserve = make_reserve(f"sqlite:///{copy}")

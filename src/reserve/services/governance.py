@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from reserve.bootstrap import Reserve
-from reserve.core.errors import Conflict, IntegrityFailure, InvalidInput, NotFound, Problem
+from reserve.core.errors import Conflict, InvalidInput, NotFound, Problem
 from reserve.governance.approvals import (
     Approval,
     ApprovalRule,
@@ -32,6 +32,7 @@ from reserve.governance.people import (
     user_problems,
 )
 from reserve.services.audit import acting_user, record_action
+from reserve.services.integrity import replay_chain
 from reserve.storage.uow import UnitOfWork
 
 MAX_SUBJECT: Final = 200  # the width of the subject columns of approvals and the audit log
@@ -267,26 +268,11 @@ def verify_audit(reserve: Reserve) -> AuditReport:
     with reserve.reading() as uow:
         store = uow.governance
         verifier = AuditVerifier()
-        try:
-            for record in store.stream_audit():
-                broken = verifier.feed(record)
-                if broken is not None:
-                    raise IntegrityFailure(
-                        f"audit record {broken.seq} does not verify: {broken.reason}",
-                        first_bad_seq=broken.seq,
-                    )
-        except (ValueError, ArithmeticError) as unreadable:  # a value no longer reads as its type
-            seq = store.first_unreadable_audit(after=verifier.count)
-            raise IntegrityFailure(
-                f"audit record {seq} does not verify: a stored value is unreadable ({unreadable})",
-                first_bad_seq=seq,
-            ) from None
-        head_seq, head_hash = store.audit_head()
-        if (head_seq, head_hash) != (verifier.count, verifier.head):
-            missing = verifier.count + 1 if head_seq > verifier.count else None
-            raise IntegrityFailure(
-                f"the audit head says record {head_seq} ({head_hash[:12]}), the log ends at "
-                f"record {verifier.count} ({verifier.head[:12]})",
-                first_bad_seq=missing,
-            )
+        replay_chain(
+            verifier,
+            store.stream_audit(),
+            noun="audit record",
+            first_unreadable=lambda after: store.first_unreadable_audit(after=after),
+            stored_head=store.audit_head(),
+        )
     return AuditReport(verifier.count, verifier.head)
