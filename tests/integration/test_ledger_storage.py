@@ -255,3 +255,16 @@ def test_long_work_reports_its_progress(books: Reserve) -> None:
     verify_ledger(books, progress=lambda done, total: checked.append((done, total)))
     assert posted[-1] == (3, 3)
     assert checked[-1] == (3, 3)
+
+
+def test_the_counter_leg_may_come_before_the_leg_that_opens_the_lot(books: Reserve) -> None:
+    counter_first = EntryDraft(
+        "counter-first",
+        DAY,
+        "intake",
+        "",
+        (PostingDraft(MINING, "BTC", -5), PostingDraft(VAULT, "BTC", 5, opens=lot(lot_id="CF"))),
+    )
+    post_entries(books, [counter_first], actor="clerk")
+    assert verify_ledger(books).entries == 1
+    assert [(line.lot.lot_id, line.units) for line in open_lots(books)] == [("CF", 5)]

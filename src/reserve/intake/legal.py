@@ -11,9 +11,9 @@ many are in each state; an order moves an amount from one state to another, and 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Final
 
@@ -165,3 +165,48 @@ def covering_order_problems(
             "for that case, asset and amount lets them leave custody",
         )
     ]
+
+
+@dataclass(frozen=True)
+class RecordedOrder:
+    """An order as proposed and stored. Its approvals are kept apart (``order.approvers`` is
+    empty here), and it moves the case's position only once executed."""
+
+    id: int
+    order: LegalOrder
+    request_hash: str
+    proposed_at: datetime
+    executed_at: datetime | None = None
+    entry_seq: int | None = None
+
+    @property
+    def status(self) -> str:
+        return "PROPOSED" if self.executed_at is None else "EXECUTED"
+
+
+def order_request(order: LegalOrder) -> dict[str, str]:
+    """What approvers approve: every field of the order but its approvers, as JSON strings."""
+    return {
+        "case": order.case,
+        "asset": order.asset,
+        "amount": str(order.amount),
+        "from_state": order.from_state.value,
+        "to_state": order.to_state.value,
+        "reference": order.reference,
+        "issued_on": order.issued_on.isoformat(),
+        "document_sha256": order.document_sha256,
+        "proposer": order.proposer,
+        "recipients": "\n".join(order.recipients),
+    }
+
+
+def position_of(
+    case: str, asset: str, seized: Iterable[int], executed: Iterable[LegalOrder]
+) -> LegalPosition:
+    """The position that the recorded seizures and executed orders of one case and asset make."""
+    position = LegalPosition(case, asset)
+    for amount in seized:
+        position = position.with_seizure(amount)
+    for order in executed:
+        position = position.after(order)
+    return position

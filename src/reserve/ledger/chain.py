@@ -72,6 +72,7 @@ class ChainVerifier:
         per_asset: dict[str, int] = {}
         per_lot: dict[str, int] = {}
         opened = {lot.lot_id: lot for lot in entry.lots}
+        opened_here = frozenset(opened)  # a leg may name a lot that a later leg opens
         for p in entry.postings:
             asset = assets.get(p.asset)
             if asset is None or p.account not in accounts:
@@ -88,7 +89,7 @@ class ChainVerifier:
                 if lot is None or lot.units != p.amount or lot.account != p.account:
                     return f"posting {p.line}.{p.leg} opens lot {lot_id} inconsistently"
                 book.remember(lot)
-            elif book.lot(lot_id) is None:
+            elif book.lot(lot_id) is None and lot_id not in opened_here:
                 return f"posting {p.line}.{p.leg} names lot {lot_id}, never opened"
         if opened:
             return f"lot {next(iter(opened))} is recorded but no posting opens it"

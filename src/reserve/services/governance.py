@@ -216,34 +216,52 @@ def record_approval(
     The approver must be an active user with a role of the rule and not the proposer; the
     approval carries the request's hash, so it counts only for the request as it stands now.
     """
+    with reserve.writing() as uow:
+        approval = approve_in(
+            uow, reserve, subject=subject, request=request, approver=approver, rule=rule,
+            proposer=proposer,
+        )  # fmt: skip
+        uow.commit()
+    return approval
+
+
+def approve_in(
+    uow: UnitOfWork,
+    reserve: Reserve,
+    *,
+    subject: str,
+    request: Mapping[str, Any],
+    approver: str,
+    rule: ApprovalRule,
+    proposer: str,
+) -> Approval:
+    """``record_approval`` inside the caller's unit of work, for a use case that first reads
+    what is approved (an order, a proposal) in the same transaction."""
     where = f"{subject}: approval by {approver}"
     problems = [Problem(f"rule {rule.name}", field, why) for field, why in rule_problems(rule)]
     if not subject.strip() or len(subject) > MAX_SUBJECT:
         problems.append(Problem(where, "subject", f"must be 1 to {MAX_SUBJECT} characters"))
     digest = request_hash(request)
-    with reserve.writing() as uow:
-        acting_user(uow, approver)
-        store = uow.governance
-        found = approver_problems(approver, store.user(approver), rule, proposer=proposer)
-        problems += [Problem(where, field, reason) for field, reason in found]
-        if problems:
-            raise InvalidInput(problems)
-        if any(
-            a.approver == approver and a.request_hash == digest
-            for a in store.approvals_for(subject)
-        ):
-            raise Conflict.one(where, "approver", f"{approver} has already approved this request")
-        approval = Approval(subject, digest, approver, reserve.clock(), rule.name)
-        store.add_approval(approval)
-        record_action(
-            uow,
-            at=approval.approved_at,
-            actor=approver,
-            action="approvals.record",
-            subject=subject,
-            details={"request_hash": digest, "rule": rule.name, "proposer": proposer},
-        )
-        uow.commit()
+    acting_user(uow, approver)
+    store = uow.governance
+    found = approver_problems(approver, store.user(approver), rule, proposer=proposer)
+    problems += [Problem(where, field, reason) for field, reason in found]
+    if problems:
+        raise InvalidInput(problems)
+    if any(
+        a.approver == approver and a.request_hash == digest for a in store.approvals_for(subject)
+    ):
+        raise Conflict.one(where, "approver", f"{approver} has already approved this request")
+    approval = Approval(subject, digest, approver, reserve.clock(), rule.name)
+    store.add_approval(approval)
+    record_action(
+        uow,
+        at=approval.approved_at,
+        actor=approver,
+        action="approvals.record",
+        subject=subject,
+        details={"request_hash": digest, "rule": rule.name, "proposer": proposer},
+    )
     return approval
 
 

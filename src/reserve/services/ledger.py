@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from reserve.bootstrap import Reserve
 from reserve.core.errors import Conflict, InvalidInput, NotFound, Problem
+from reserve.intake.custody_accounts import case_of
 from reserve.ledger.accounts import Account, name_problems
 from reserve.ledger.assets import Asset, Fund, asset_problems, fund_problems
 from reserve.ledger.booking import BookingContext, BookingRefused, book_entry
@@ -24,6 +25,7 @@ from reserve.ledger.model import Entry, EntryDraft, Lot, PostingDraft
 from reserve.services.audit import SYSTEM, acting_user, record_action
 from reserve.services.progress import Progress, tracked
 from reserve.storage.repository import LedgerStore
+from reserve.storage.uow import UnitOfWork
 
 _Ref = TypeVar("_Ref", Asset, Fund)
 
@@ -119,35 +121,44 @@ def open_accounts(
     """Open accounts (all or none); reopening an identical account is a no-op."""
     with reserve.writing() as uow:
         acting_user(uow, actor)
-        known = uow.ledger.accounts()
-        funds = uow.ledger.funds()
-        problems: list[Problem] = []
-        fresh: dict[str, Account] = {}
-        for account in accounts:
-            where = f"account {account.name}"
-            problems += [Problem(where, "name", reason) for reason in name_problems(account.name)]
-            if account.fund is not None and account.fund not in funds:
-                problems.append(Problem(where, "fund", f"unknown fund {account.fund!r}"))
-            earlier = known.get(account.name) or fresh.get(account.name)
-            if earlier is not None and earlier != account:
-                problems.append(Problem(where, "name", f"already open as {earlier}"))
-            elif earlier is None:
-                fresh[account.name] = account
-        if problems:
-            raise InvalidInput(problems)
-        for account in fresh.values():
-            uow.ledger.add_account(account)
-        if fresh:
-            record_action(
-                uow,
-                at=reserve.clock(),
-                actor=actor,
-                action="accounts.open",
-                subject=next(iter(fresh)) if len(fresh) == 1 else f"{len(fresh)} accounts",
-                details={"accounts": ",".join(fresh), "count": str(len(fresh))},
-            )
+        open_in(uow, reserve, accounts, actor=actor)
         uow.commit()
     return list(accounts)
+
+
+def open_in(
+    uow: UnitOfWork, reserve: Reserve, accounts: Sequence[Account], *, actor: str
+) -> list[Account]:
+    """Open ``accounts`` inside the caller's unit of work (which has checked ``actor``), so a use
+    case that needs accounts opens them and uses them all or not at all; returns the new ones."""
+    known = uow.ledger.accounts()
+    funds = uow.ledger.funds()
+    problems: list[Problem] = []
+    fresh: dict[str, Account] = {}
+    for account in accounts:
+        where = f"account {account.name}"
+        problems += [Problem(where, "name", reason) for reason in name_problems(account.name)]
+        if account.fund is not None and account.fund not in funds:
+            problems.append(Problem(where, "fund", f"unknown fund {account.fund!r}"))
+        earlier = known.get(account.name) or fresh.get(account.name)
+        if earlier is not None and earlier != account:
+            problems.append(Problem(where, "name", f"already open as {earlier}"))
+        elif earlier is None:
+            fresh[account.name] = account
+    if problems:
+        raise InvalidInput(problems)
+    for account in fresh.values():
+        uow.ledger.add_account(account)
+    if fresh:
+        record_action(
+            uow,
+            at=reserve.clock(),
+            actor=actor,
+            action="accounts.open",
+            subject=next(iter(fresh)) if len(fresh) == 1 else f"{len(fresh)} accounts",
+            details={"accounts": ",".join(fresh), "count": str(len(fresh))},
+        )
+    return list(fresh.values())
 
 
 def list_accounts(reserve: Reserve) -> list[Account]:
@@ -196,30 +207,46 @@ def _post(
 ) -> list[Posted]:
     with reserve.writing() as uow:
         acting_user(uow, actor)
-        posting = _Posting(uow.ledger, reserve, actor)
-        posting.seen.update(uow.ledger.digests_by_key([d.idempotency_key for d in drafts]))
-        numbered = tracked(enumerate(drafts, start=1), len(drafts), progress)
-        results = [posting.post(i, draft) for i, draft in numbered]
-        if posting.problems:
-            conflicts = all(p.field == "idempotency_key" for p in posting.problems)
-            raise (Conflict if conflicts else InvalidInput)(posting.problems)
-        posting.write()
-        if posting.entries:  # a pure replay changed nothing, so there is nothing to record
-            first, last = posting.entries[0], posting.entries[-1]
-            record_action(
-                uow,
-                at=posting.now,
-                actor=actor,
-                action=action,
-                subject="ledger",
-                details={
-                    "first_seq": str(first.seq),
-                    "last_seq": str(last.seq),
-                    "entries": str(len(posting.entries)),
-                    "head": last.hash,
-                },
-            )
+        results = post_in(uow, reserve, drafts, actor=actor, progress=progress, action=action)
         uow.commit()
+    return results
+
+
+def post_in(
+    uow: UnitOfWork,
+    reserve: Reserve,
+    drafts: Sequence[EntryDraft],
+    *,
+    actor: str,
+    progress: Progress | None = None,
+    action: str = "ledger.post",
+) -> list[Posted]:
+    """Post ``drafts`` inside the caller's unit of work (which has checked ``actor``), so a use
+    case that records something and books it does both or neither. Raises on any problem; the
+    caller's unit of work then rolls back."""
+    posting = _Posting(uow.ledger, reserve, actor)
+    posting.seen.update(uow.ledger.digests_by_key([d.idempotency_key for d in drafts]))
+    numbered = tracked(enumerate(drafts, start=1), len(drafts), progress)
+    results = [posting.post(i, draft) for i, draft in numbered]
+    if posting.problems:
+        conflicts = all(p.field == "idempotency_key" for p in posting.problems)
+        raise (Conflict if conflicts else InvalidInput)(posting.problems)
+    posting.write()
+    if posting.entries:  # a pure replay changed nothing, so there is nothing to record
+        first, last = posting.entries[0], posting.entries[-1]
+        record_action(
+            uow,
+            at=posting.now,
+            actor=actor,
+            action=action,
+            subject="ledger",
+            details={
+                "first_seq": str(first.seq),
+                "last_seq": str(last.seq),
+                "entries": str(len(posting.entries)),
+                "head": last.hash,
+            },
+        )
     return [r for r in results if r is not None]
 
 
@@ -257,6 +284,17 @@ class _Posting:
             return Posted(seq, self._hash_of(seq), draft.idempotency_key, created=False)
         expanded = self._expand_reversal(draft, where) if draft.reverses is not None else draft
         if expanded is None:
+            return None
+        mixed = _cases_mixed(expanded)
+        if mixed:
+            self.problems.append(
+                Problem(
+                    where,
+                    "postings",
+                    f"mixes the custody accounts of cases {', '.join(mixed)}: a case's units "
+                    "stay in that case's accounts",
+                )
+            )
             return None
         self._preload(expanded)
         try:
@@ -358,6 +396,13 @@ class _Posting:
             holdings=holdings,
             head=(self.seq, self.head),
         )
+
+
+def _cases_mixed(draft: EntryDraft) -> list[str]:
+    """The cases whose custody accounts ``draft`` touches, when there are several."""
+    cases = {case_of(p.account) for p in draft.postings if ":Custody:" in p.account}
+    cases.discard(None)
+    return sorted(c for c in cases if c is not None) if len(cases) > 1 else []
 
 
 # -- reading --------------------------------------------------------------------------------

@@ -8,6 +8,10 @@ transaction; ``reserve ledger verify`` rebuilds them from the journal and compar
 Governance: ``org_units``, ``users`` and ``user_roles`` change (a user is deactivated, a role
 granted), and every change is in ``audit_log``; ``approvals`` and ``audit_log`` are append-only,
 and ``audit_head`` is the audit chain's head, as ``chain_head`` is the ledger's.
+
+Intake: ``cases``, ``seized_assets``, ``legal_orders`` and ``legal_order_executions`` are
+append-only. An order's execution is a row of its own rather than a status update, so the
+order as approved stays exactly as it was stored.
 """
 
 from __future__ import annotations
@@ -196,6 +200,61 @@ audit_head = Table(
     Column("hash", String(64), nullable=False),
 )
 
+cases = Table(
+    "cases",
+    metadata,
+    Column("number", String(40), primary_key=True),
+    Column("agency", String(200), nullable=False),
+    Column("court", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("opened_on", Date, nullable=False),
+    Column("opened_by", String(100), nullable=False),
+)
+
+seized_assets = Table(
+    "seized_assets",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=False),
+    Column("case_number", String(40), ForeignKey("cases.number"), nullable=False, index=True),
+    Column("chain", String(40), nullable=False),
+    Column("asset", String(12), ForeignKey("assets.code"), nullable=False),
+    Column("amount", BaseUnits, nullable=False),
+    Column("txid", String(66), nullable=False),
+    Column("vout", Integer, nullable=True),
+    Column("outpoint", String(80), nullable=False, unique=True),
+    Column("source_address", String(200), nullable=False),
+    Column("destination_address", String(200), nullable=False),
+    Column("seized_at", DateTime(timezone=True), nullable=False),
+    Column("entry_seq", Seq, ForeignKey("entries.seq"), nullable=False),
+)
+
+legal_orders = Table(
+    "legal_orders",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=False),
+    Column("case_number", String(40), ForeignKey("cases.number"), nullable=False, index=True),
+    Column("asset", String(12), ForeignKey("assets.code"), nullable=False),
+    Column("amount", BaseUnits, nullable=False),
+    Column("from_state", String(32), nullable=False),
+    Column("to_state", String(32), nullable=False),
+    Column("reference", String(200), nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("document_sha256", String(64), nullable=False),
+    Column("proposer", String(100), nullable=False),
+    Column("recipients", Text, nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("proposed_at", DateTime(timezone=True), nullable=False),
+)
+
+legal_order_executions = Table(
+    "legal_order_executions",
+    metadata,
+    Column("order_id", Seq, ForeignKey("legal_orders.id"), primary_key=True),
+    Column("executed_at", DateTime(timezone=True), nullable=False),
+    Column("entry_seq", Seq, ForeignKey("entries.seq"), nullable=True),
+)
+
 LEDGER_APPEND_ONLY: Final = ("assets", "funds", "accounts", "entries", "postings", "lots")
 GOVERNANCE_APPEND_ONLY: Final = ("approvals", "audit_log")
-APPEND_ONLY: Final = LEDGER_APPEND_ONLY + GOVERNANCE_APPEND_ONLY
+INTAKE_APPEND_ONLY: Final = ("cases", "seized_assets", "legal_orders", "legal_order_executions")
+APPEND_ONLY: Final = LEDGER_APPEND_ONLY + GOVERNANCE_APPEND_ONLY + INTAKE_APPEND_ONLY

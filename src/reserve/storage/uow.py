@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection, RootTransaction
 
 from reserve.storage.engine import WRITE_OPTION
 from reserve.storage.governance_repo import GovernanceStore
+from reserve.storage.intake_repo import IntakeStore
 from reserve.storage.repository import LedgerStore
 
 
@@ -37,6 +38,7 @@ class UnitOfWork:
         self._tx = conn.begin()
         self.ledger = LedgerStore(conn)
         self.governance = GovernanceStore(conn)
+        self.intake = IntakeStore(conn)
         return self
 
     def commit(self) -> None:
