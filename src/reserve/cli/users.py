@@ -20,7 +20,7 @@ units = typer.Typer(help="Organisational units users belong to.", no_args_is_hel
 app.add_typer(units, name="units")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-Username = Annotated[str, typer.Argument(help="Login name, e.g. a.sadykova.")]
+Username = Annotated[str, typer.Argument(help="Login name, e.g. legal1.")]
 RoleName = Annotated[Role, typer.Argument(help="One of the roles, e.g. legal-officer.")]
 
 
@@ -52,7 +52,7 @@ def add(
 ) -> None:
     """Register a user; the first user of a fresh database must be an administrator.
 
-    Example: `reserve --as admin users add a.sadykova --name "Aigerim Sadykova" --unit LEGAL
+    Example: `reserve --as admin users add legal1 --name "Legal officer 1" --unit LEGAL
     --role legal-officer`
     """
     cli = state(ctx)
@@ -84,7 +84,7 @@ def list_users(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 def deactivate(ctx: typer.Context, username: Username) -> None:
     """Deactivate a user: they can no longer act or approve (users are never deleted).
 
-    Example: `reserve --as admin users deactivate a.sadykova`
+    Example: `reserve --as admin users deactivate legal1`
     """
     cli = state(ctx)
     _show(governance.set_user_active(cli.reserve(), username, active=False, actor=cli.actor))
@@ -94,7 +94,7 @@ def deactivate(ctx: typer.Context, username: Username) -> None:
 def activate(ctx: typer.Context, username: Username) -> None:
     """Reactivate a deactivated user.
 
-    Example: `reserve --as admin users activate a.sadykova`
+    Example: `reserve --as admin users activate legal1`
     """
     cli = state(ctx)
     _show(governance.set_user_active(cli.reserve(), username, active=True, actor=cli.actor))
@@ -104,7 +104,7 @@ def activate(ctx: typer.Context, username: Username) -> None:
 def grant(ctx: typer.Context, username: Username, role: RoleName) -> None:
     """Give a user one more role.
 
-    Example: `reserve --as admin users grant a.sadykova committee-member`
+    Example: `reserve --as admin users grant legal1 committee-member`
     """
     cli = state(ctx)
     _show(governance.grant_role(cli.reserve(), username, role, actor=cli.actor))
@@ -114,7 +114,7 @@ def grant(ctx: typer.Context, username: Username, role: RoleName) -> None:
 def revoke(ctx: typer.Context, username: Username, role: RoleName) -> None:
     """Take a role away from a user.
 
-    Example: `reserve --as admin users revoke a.sadykova committee-member`
+    Example: `reserve --as admin users revoke legal1 committee-member`
     """
     cli = state(ctx)
     _show(governance.revoke_role(cli.reserve(), username, role, actor=cli.actor))
