@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
 
+from reserve.bootstrap import Reserve
 from reserve.core.errors import InvalidInput
 from reserve.governance.audit import AuditRecord, next_record
 from reserve.governance.people import User
@@ -67,3 +68,17 @@ def record_action(
     )
     store.append_audit(record)
     return record
+
+
+def record_now(
+    uow: UnitOfWork,
+    reserve: Reserve,
+    actor: str,
+    action: str,
+    subject: str,
+    details: Mapping[str, str],
+) -> None:
+    """``record_action`` stamped with the reserve's clock."""
+    record_action(
+        uow, at=reserve.clock(), actor=actor, action=action, subject=subject, details=details
+    )

@@ -31,7 +31,7 @@ from reserve.governance.people import (
     unit_problems,
     user_problems,
 )
-from reserve.services.audit import acting_user, record_action
+from reserve.services.audit import acting_user, record_action, record_now
 from reserve.services.integrity import replay_chain
 from reserve.storage.uow import UnitOfWork
 
@@ -59,7 +59,7 @@ def add_unit(reserve: Reserve, unit: OrgUnit, *, actor: str) -> OrgUnit:
         if earlier is not None:
             raise Conflict.one(where, "code", f"already registered as {earlier.name!r}")
         uow.governance.add_unit(unit)
-        _record(uow, reserve, actor, "units.add", unit.code, {"name": unit.name})
+        record_now(uow, reserve, actor, "units.add", unit.code, {"name": unit.name})
         uow.commit()
     return unit
 
@@ -92,7 +92,7 @@ def add_user(reserve: Reserve, user: User, *, actor: str) -> User:
             "roles": _roles_text(user.roles),
             "active": str(user.active).lower(),
         }
-        _record(uow, reserve, actor, "users.add", user.username, details)
+        record_now(uow, reserve, actor, "users.add", user.username, details)
         uow.commit()
     return user
 
@@ -109,7 +109,7 @@ def set_user_active(reserve: Reserve, username: str, *, active: bool, actor: str
         _keep_an_administrator(users, changed, "active")
         uow.governance.set_active(username, active)
         action = "users.activate" if active else "users.deactivate"
-        _record(uow, reserve, actor, action, username, {"active": str(active).lower()})
+        record_now(uow, reserve, actor, action, username, {"active": str(active).lower()})
         uow.commit()
     return changed
 
@@ -122,7 +122,7 @@ def grant_role(reserve: Reserve, username: str, role: Role, *, actor: str) -> Us
         if role in user.roles:
             return user
         uow.governance.add_roles(username, [role])
-        _record(uow, reserve, actor, "users.grant", username, {"role": role.value})
+        record_now(uow, reserve, actor, "users.grant", username, {"role": role.value})
         uow.commit()
     return replace(user, roles=user.roles | {role})
 
@@ -142,7 +142,7 @@ def revoke_role(reserve: Reserve, username: str, role: Role, *, actor: str) -> U
             )
         _keep_an_administrator(users, changed, "roles")
         uow.governance.remove_role(username, role)
-        _record(uow, reserve, actor, "users.revoke", username, {"role": role.value})
+        record_now(uow, reserve, actor, "users.revoke", username, {"role": role.value})
         uow.commit()
     return changed
 
@@ -186,19 +186,6 @@ def _keep_an_administrator(users: Mapping[str, User], changed: User, field: str)
 
 def _roles_text(roles: frozenset[Role]) -> str:
     return ",".join(sorted(roles))
-
-
-def _record(
-    uow: UnitOfWork,
-    reserve: Reserve,
-    actor: str,
-    action: str,
-    subject: str,
-    details: Mapping[str, str],
-) -> None:
-    record_action(
-        uow, at=reserve.clock(), actor=actor, action=action, subject=subject, details=details
-    )
 
 
 # -- approvals ------------------------------------------------------------------------------

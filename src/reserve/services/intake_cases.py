@@ -48,7 +48,7 @@ from reserve.intake.legal import (
 )
 from reserve.ledger.accounts import Account
 from reserve.ledger.model import EntryDraft, LotOpening, PostingDraft
-from reserve.services.audit import acting_user, record_action
+from reserve.services.audit import acting_user, record_now
 from reserve.services.governance import approve_in
 from reserve.services.ledger import open_in, post_in
 from reserve.storage.uow import UnitOfWork
@@ -134,7 +134,7 @@ def open_case(reserve: Reserve, case: SeizureCase, *, actor: str) -> SeizureCase
             "court": case.court,
             "opened_on": case.opened_on.isoformat(),
         }
-        _record(uow, reserve, actor, "cases.open", where, details)
+        record_now(uow, reserve, actor, "cases.open", where, details)
         uow.commit()
     return case
 
@@ -209,7 +209,7 @@ def record_seizure(
             "amount": str(asset.amount),
             "entry_seq": str(posted.seq),
         }
-        _record(uow, reserve, actor, "cases.seize", f"case {asset.case}", details)
+        record_now(uow, reserve, actor, "cases.seize", f"case {asset.case}", details)
         uow.commit()
     return SeizureRecorded(asset.case, asset.outpoint, posted.seq, created=True)
 
@@ -265,7 +265,7 @@ def propose_order(reserve: Reserve, order: LegalOrder, *, actor: str) -> Recorde
         now = reserve.clock()
         order_id = uow.intake.add_order(order, request_hash=digest, proposed_at=now)
         details = {**order_request(order), "request_hash": digest}
-        _record(uow, reserve, actor, "orders.propose", order_subject(order_id), details)
+        record_now(uow, reserve, actor, "orders.propose", order_subject(order_id), details)
         uow.commit()
     return RecordedOrder(order_id, order, digest, now)
 
@@ -368,7 +368,7 @@ def execute_order(
             "approvers": ",".join(sorted(approvers)),
             "entry_seq": "" if entry_seq is None else str(entry_seq),
         }
-        _record(uow, reserve, actor, "orders.execute", subject, details)
+        record_now(uow, reserve, actor, "orders.execute", subject, details)
         uow.commit()
     return OrderExecuted(order_id, order.to_state, entry_seq)
 
@@ -557,16 +557,3 @@ def _ensure_accounts(
     missing = [a for a in accounts if a.name not in known]
     if missing:
         open_in(uow, reserve, missing, actor=actor)
-
-
-def _record(
-    uow: UnitOfWork,
-    reserve: Reserve,
-    actor: str,
-    action: str,
-    subject: str,
-    details: Mapping[str, str],
-) -> None:
-    record_action(
-        uow, at=reserve.clock(), actor=actor, action=action, subject=subject, details=details
-    )
