@@ -268,3 +268,46 @@ def test_the_counter_leg_may_come_before_the_leg_that_opens_the_lot(books: Reser
     post_entries(books, [counter_first], actor="clerk")
     assert verify_ledger(books).entries == 1
     assert [(line.lot.lot_id, line.units) for line in open_lots(books)] == [("CF", 5)]
+
+
+COLD = "Assets:Custody:Seized:2024-001:BTC-cold"
+
+
+@pytest.fixture
+def seized(books: Reserve) -> Reserve:
+    from reserve.ledger.accounts import Account
+    from reserve.services.ledger import open_accounts
+
+    open_accounts(books, [Account(COLD, None, date(2024, 1, 1))])
+    seizure = intake(
+        "seize", CUSTODY, 1_000_000, counter=CASE_EQUITY, opening=lot("seizure", "2024-001")
+    )
+    post_entries(books, [seizure], actor="clerk")
+    return books
+
+
+def test_seized_units_do_not_leave_custody_by_a_plain_post(seized: Reserve) -> None:
+    before = fingerprint(seized)
+    with pytest.raises(
+        InvalidInput, match=re.escape("moves 0.01000000 BTC of case 2024-001 out of custody")
+    ):
+        post_entries(seized, [move("siphon", CUSTODY, VAULT, 1_000_000)], actor="clerk")
+    disguised = move("fee-only", CUSTODY, FEES, 1_000_000)  # "a fee" with no custody move
+    with pytest.raises(InvalidInput, match="out of custody: units under legal hold leave only"):
+        post_entries(seized, [disguised], actor="clerk")
+    assert fingerprint(seized) == before
+
+
+def test_a_custody_move_pays_its_network_fee_but_not_a_larger_one(seized: Reserve) -> None:
+    # 1% of what the case's cold wallet receives: 4,950 of 495,050 is allowed, 4,951 is not
+    post_entries(seized, [move("to-cold", CUSTODY, COLD, 500_000, fee=4_950)], actor="clerk")
+    assert balance_of(seized, COLD) == 495_050
+    with pytest.raises(
+        InvalidInput, match=re.escape("moves 0.00000001 BTC of case 2024-001 out of custody")
+    ):
+        post_entries(seized, [move("greedy", CUSTODY, COLD, 500_000, fee=4_951)], actor="clerk")
+
+
+def test_a_reversal_of_a_seizure_booked_in_error_is_allowed(seized: Reserve) -> None:
+    reverse_entry(seized, 1, key="fix:1", on=DAY, memo="booked twice", actor="clerk")
+    assert balance_of(seized, CUSTODY) == 0

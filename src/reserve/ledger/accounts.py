@@ -15,6 +15,7 @@ from typing import Final
 ROOTS: Final = ("Assets", "Liabilities", "Equity", "Income", "Expenses")
 SEGMENT: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 MAX_NAME: Final = 200
+NETWORK_FEES: Final = "Expenses:Fees:Network"
 
 
 @dataclass(frozen=True)

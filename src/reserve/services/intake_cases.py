@@ -359,7 +359,10 @@ def execute_order(
                 )  # fmt: skip
             else:
                 draft = _return_draft(recorded, reserve.clock().date())
-            entry_seq = post_in(uow, reserve, [draft], actor=actor, action="intake.order")[0].seq
+            released = {(order.case, order.asset): order.amount}
+            entry_seq = post_in(
+                uow, reserve, [draft], actor=actor, action="intake.order", released=released
+            )[0].seq
         uow.intake.add_execution(order_id, at=reserve.clock(), entry_seq=entry_seq)
         details = {
             "to_state": order.to_state.value,

@@ -7,27 +7,29 @@ checks who acts and appends its audit record in the same unit of work (``service
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from reserve.bootstrap import Reserve
 from reserve.core.errors import Conflict, InvalidInput, NotFound, Problem
-from reserve.intake.custody_accounts import case_of
-from reserve.ledger.accounts import Account, name_problems
+from reserve.core.money import format_units
+from reserve.intake.custody_accounts import CUSTODY_ROOT, case_of
+from reserve.ledger.accounts import NETWORK_FEES, Account, name_problems
 from reserve.ledger.assets import Asset, Fund, asset_problems, fund_problems
 from reserve.ledger.booking import BookingContext, BookingRefused, book_entry
 from reserve.ledger.hashing import draft_digest, entry_hash
 from reserve.ledger.lots import LotBook
-from reserve.ledger.model import Entry, EntryDraft, Lot, PostingDraft
+from reserve.ledger.model import Entry, EntryDraft, Lot, Posting, PostingDraft
 from reserve.services.audit import SYSTEM, acting_user, record_action
 from reserve.services.progress import Progress, tracked
 from reserve.storage.repository import LedgerStore
 from reserve.storage.uow import UnitOfWork
 
 _Ref = TypeVar("_Ref", Asset, Fund)
+FEE_SHARE: Final = 100  # a custody move's network fee may be at most 1/100 of what it moves
 
 
 @dataclass(frozen=True)
@@ -220,11 +222,17 @@ def post_in(
     actor: str,
     progress: Progress | None = None,
     action: str = "ledger.post",
+    released: Mapping[tuple[str, str], int] | None = None,
 ) -> list[Posted]:
     """Post ``drafts`` inside the caller's unit of work (which has checked ``actor``), so a use
     case that records something and books it does both or neither. Raises on any problem; the
-    caller's unit of work then rolls back."""
+    caller's unit of work then rolls back.
+
+    ``released`` is what executed legal orders let leave custody in this call, per (case,
+    asset): seized units under legal hold move out of their case's accounts only within it.
+    """
     posting = _Posting(uow.ledger, reserve, actor)
+    posting.released.update(released or {})
     posting.seen.update(uow.ledger.digests_by_key([d.idempotency_key for d in drafts]))
     numbered = tracked(enumerate(drafts, start=1), len(drafts), progress)
     results = [posting.post(i, draft) for i, draft in numbered]
@@ -265,6 +273,7 @@ class _Posting:
         self.problems: list[Problem] = []
         self.seen: dict[str, tuple[int, str]] = {}  # idempotency key -> (seq, content digest)
         self.reversed: set[int] = set()
+        self.released: dict[tuple[str, str], int] = {}  # (case, asset) -> units an order frees
 
     def post(self, index: int, draft: EntryDraft) -> Posted | None:
         where = f"entry {index} ({draft.idempotency_key!r})"
@@ -304,6 +313,8 @@ class _Posting:
         except BookingRefused as refused:
             self.problems += refused.problems
             return None
+        if draft.reverses is None and not self._within_release(booked.postings, where):
+            return None
         self.seq += 1
         entry = Entry(
             seq=self.seq,
@@ -328,6 +339,28 @@ class _Posting:
         self.seen[draft.idempotency_key] = (entry.seq, digest)
         self._track_balances(entry)
         return Posted(entry.seq, entry.hash, entry.idempotency_key, created=True)
+
+    def _within_release(self, postings: Sequence[Posting], where: str) -> bool:
+        """Units leaving a case's custody (beyond the network fees of its own custody moves)
+        must fit what executed orders released; a reversal, an exact mirror, is exempt."""
+        leaving = custody_outflows(postings)
+        for (case, asset), units in sorted(leaving.items()):
+            free = self.released.get((case, asset), 0)
+            if units > free:
+                decimals = self.ctx.assets[asset].decimals
+                self.problems.append(
+                    Problem(
+                        where,
+                        "postings",
+                        f"moves {format_units(units, decimals)} {asset} of case {case} out of "
+                        "custody: units under legal hold leave only under an executed legal "
+                        "order that covers the case, asset and amount",
+                    )
+                )
+                return False
+        for key, units in leaving.items():
+            self.released[key] -= units
+        return True
 
     def _hash_of(self, seq: int) -> str:
         for entry in self.entries:
@@ -396,6 +429,33 @@ class _Posting:
             holdings=holdings,
             head=(self.seq, self.head),
         )
+
+
+def custody_outflows(postings: Sequence[Posting]) -> dict[tuple[str, str], int]:
+    """Units per (case, asset) that leave the case's custody asset accounts.
+
+    A move between the case's own custody wallets pays its network fee from the coins it moves;
+    that fee is not an outflow up to 1/``FEE_SHARE`` of the units the case's wallets receive.
+    A larger "fee", or one with no such move, leaves custody like any other outflow.
+    """
+    net: dict[tuple[str, str], int] = {}
+    received: dict[tuple[str, str], int] = {}
+    fees: dict[str, int] = {}
+    for p in postings:
+        case = case_of(p.account) if p.account.startswith(CUSTODY_ROOT) else None
+        if case is not None:
+            net[(case, p.asset)] = net.get((case, p.asset), 0) + p.amount
+            if p.amount > 0:
+                received[(case, p.asset)] = received.get((case, p.asset), 0) + p.amount
+        elif p.account == NETWORK_FEES:
+            fees[p.asset] = fees.get(p.asset, 0) + p.amount
+    leaving = {}
+    for (case, asset), change in net.items():
+        allowance = min(max(fees.get(asset, 0), 0), received.get((case, asset), 0) // FEE_SHARE)
+        out = -change - allowance
+        if out > 0:
+            leaving[(case, asset)] = out
+    return leaving
 
 
 def _cases_mixed(draft: EntryDraft) -> list[str]:
