@@ -202,7 +202,8 @@ def test_forfeiture_then_transfer_moves_the_units_into_the_fund_at_fair_value(
     execute_order(books, approved(books, order(S.SEIZED, S.FORFEITED, 5 * BTC)), actor="lea")
     assert units(books) == {S.FORFEITED: 5 * BTC}
     assert [b.account for b in balances(books, account_prefix="Assets")] == [CUSTODY]
-    transfer = approved(books, order(S.FORFEITED, S.TRANSFERRED_TO_RESERVE, 5 * BTC))
+    later = {"issued_on": date(2024, 6, 20), "reference": "12/2024-T"}
+    transfer = approved(books, order(S.FORFEITED, S.TRANSFERRED_TO_RESERVE, 5 * BTC, **later))
     done = execute_order(
         books, transfer, actor="leo", fund="SFDA", fund_account=VAULT,
         fair_value_usd=Decimal("350000.00"), fair_value_kzt=Decimal("157500000.00"),
@@ -211,8 +212,9 @@ def test_forfeiture_then_transfer_moves_the_units_into_the_fund_at_fair_value(
     assert units(books) == {S.TRANSFERRED_TO_RESERVE: 5 * BTC}
     (lot,) = open_lots(books)
     assert (lot.account, lot.units, lot.lot.source_kind, lot.lot.source_ref) == (
-        VAULT, 5 * BTC, "forfeiture", "12/2024",
+        VAULT, 5 * BTC, "forfeiture", "12/2024-T",
     )  # fmt: skip
+    # acquired on the forfeiture (2024-06-01), not on the later transfer order
     assert (lot.cost_usd, lot.lot.acquired_on) == (Decimal("350000.00"), date(2024, 6, 1))
     assert [(h.book, h.amount) for h in holdings_by_fund(books)] == [
         ("SFDA", 5 * BTC),

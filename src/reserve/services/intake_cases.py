@@ -441,7 +441,17 @@ def _transfer_draft(
         [Account(fund_account, fund, opened), Account(equity, fund, opened)],
         actor=actor,
     )
-    lot = LotOpening("forfeiture", order.reference, usd, kzt, acquired_on=order.issued_on)
+    forfeited_on = max(
+        (
+            r.order.issued_on
+            for r in uow.intake.orders(case=order.case)
+            if r.executed_at is not None
+            and r.order.asset == order.asset
+            and r.order.to_state is LegalState.FORFEITED
+        ),
+        default=order.issued_on,
+    )  # the units became the state's on the (latest) forfeiture, not on the transfer order
+    lot = LotOpening("forfeiture", order.reference, usd, kzt, acquired_on=forfeited_on)
     return EntryDraft(
         f"legal-order:{recorded.id}",
         day,
