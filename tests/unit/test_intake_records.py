@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 
 from reserve.core.errors import InvalidInput
-from reserve.intake.cases import SeizedAsset
-from reserve.intake.records import FillRecord, RecordKind, parse_records
+from reserve.intake.records import FillRecord, RecordKind, SeizureRecord, parse_records
 
 DECIMALS = {"BTC": 8, "ETH": 18, "USDT": 6}
 TXID = "4F1D0C5A9E2B7D36C1A8F0E4B2D9C7A65E3F1B0D8C6A4E2F0B9D7C5A3E1F0B2D"
 SEIZURE = {
     "case": "2024-001", "chain": "bitcoin", "asset": "BTC", "amount": "12.5", "txid": TXID,
     "vout": "1", "source_address": "bc1qsuspect", "destination_address": "bc1qstate",
-    "seized_at": "2024-03-05T14:30:00+05:00",
+    "seized_at": "2024-03-05T14:30:00+05:00", "fair_value_usd": "850000",
+    "fair_value_kzt": "382500000",
 }  # fmt: skip
 
 
@@ -32,8 +32,10 @@ def problems_of(kind: RecordKind, items: list[tuple[str, dict[str, Any]]], **kw:
 
 
 def test_a_seizure_row_becomes_base_units_and_an_outpoint() -> None:
-    [record] = parse_records(RecordKind.SEIZURES, rows(SEIZURE), decimals=DECIMALS)
-    assert isinstance(record, SeizedAsset)
+    [parsed] = parse_records(RecordKind.SEIZURES, rows(SEIZURE), decimals=DECIMALS)
+    assert isinstance(parsed, SeizureRecord)
+    assert parsed.fair_value_usd == Decimal(850000)
+    record = parsed.asset
     assert record.amount == 1_250_000_000
     assert record.outpoint == f"{TXID.lower()}:1"
     assert record.seized_at == datetime(2024, 3, 5, 9, 30, tzinfo=UTC)

@@ -30,12 +30,21 @@ class RecordKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class SeizureRecord:
+    """A seized asset with its fair value at seizure: the custodial record's cost."""
+
+    asset: SeizedAsset
+    fair_value_usd: Decimal
+    fair_value_kzt: Decimal
+
+
+@dataclass(frozen=True)
 class FillRecord:
     order_id: str
     fill: Fill
 
 
-Record = SeizureCase | SeizedAsset | MiningOutput | FillRecord
+Record = SeizureCase | SeizureRecord | MiningOutput | FillRecord
 
 COLUMNS: Final[Mapping[RecordKind, frozenset[str]]] = {
     RecordKind.CASES: frozenset({"number", "agency", "court", "description", "opened_on"}),
@@ -50,6 +59,8 @@ COLUMNS: Final[Mapping[RecordKind, frozenset[str]]] = {
             "source_address",
             "destination_address",
             "seized_at",
+            "fair_value_usd",
+            "fair_value_kzt",
         }
     ),
     RecordKind.MINING: frozenset(
@@ -118,9 +129,12 @@ def _seizure(
     case, chain = r.required(row, "case"), r.required(row, "chain")
     source, target = r.required(row, "source_address"), r.required(row, "destination_address")
     seized_at = r.moment(row.get("seized_at"), "seized_at")
+    usd = r.decimal(row.get("fair_value_usd"), "fair_value_usd", minimum=_ZERO)
+    kzt = r.decimal(row.get("fair_value_kzt"), "fair_value_kzt", minimum=_ZERO)
     if seized_at is None:
         return None
-    return SeizedAsset(case, chain, asset, amount, txid.lower(), vout, source, target, seized_at)
+    seized = SeizedAsset(case, chain, asset, amount, txid.lower(), vout, source, target, seized_at)
+    return SeizureRecord(seized, usd, kzt)
 
 
 def _vout(r: FieldReader, value: Any) -> int | None:

@@ -117,26 +117,32 @@ class CaseView:
 def open_case(reserve: Reserve, case: SeizureCase, *, actor: str) -> SeizureCase:
     """Open a seizure case; opening the same case again is a no-op. Its custody accounts are
     opened with its first seizure of each asset."""
+    with reserve.writing() as uow:
+        if open_case_in(uow, reserve, case, actor=actor):
+            uow.commit()
+    return case
+
+
+def open_case_in(uow: UnitOfWork, reserve: Reserve, case: SeizureCase, *, actor: str) -> bool:
+    """``open_case`` inside the caller's unit of work; whether the case is new."""
     where = f"case {case.number}"
     problems = _case_problems(case, where)
     if problems:
         raise InvalidInput(problems)
-    with reserve.writing() as uow:
-        _require(uow, actor, INTAKE_ROLES, "opening a case")
-        earlier = uow.intake.case(case.number)
-        if earlier == case:
-            return case
-        if earlier is not None:
-            raise Conflict.one(where, "number", f"already open with other details ({earlier})")
-        uow.intake.add_case(case, opened_by=actor)
-        details = {
-            "agency": case.agency,
-            "court": case.court,
-            "opened_on": case.opened_on.isoformat(),
-        }
-        record_now(uow, reserve, actor, "cases.open", where, details)
-        uow.commit()
-    return case
+    _require(uow, actor, INTAKE_ROLES, "opening a case")
+    earlier = uow.intake.case(case.number)
+    if earlier == case:
+        return False
+    if earlier is not None:
+        raise Conflict.one(where, "number", f"already open with other details ({earlier})")
+    uow.intake.add_case(case, opened_by=actor)
+    details = {
+        "agency": case.agency,
+        "court": case.court,
+        "opened_on": case.opened_on.isoformat(),
+    }
+    record_now(uow, reserve, actor, "cases.open", where, details)
+    return True
 
 
 def _case_problems(case: SeizureCase, where: str) -> list[Problem]:
@@ -165,52 +171,70 @@ def record_seizure(
     Recording the same seizure again returns the first; an outpoint already recorded in
     another case, or with other details, is refused.
     """
+    with reserve.writing() as uow:
+        recorded = record_seizure_in(
+            uow, reserve, asset, fair_value_usd=fair_value_usd, fair_value_kzt=fair_value_kzt,
+            actor=actor,
+        )  # fmt: skip
+        if recorded.created:
+            uow.commit()
+    return recorded
+
+
+def record_seizure_in(
+    uow: UnitOfWork,
+    reserve: Reserve,
+    asset: SeizedAsset,
+    *,
+    fair_value_usd: Decimal,
+    fair_value_kzt: Decimal,
+    actor: str,
+) -> SeizureRecorded:
+    """``record_seizure`` inside the caller's unit of work."""
     where = f"seizure {asset.outpoint}"
     problems = _seizure_problems(asset, fair_value_usd, fair_value_kzt, where)
-    with reserve.writing() as uow:
-        _require(uow, actor, INTAKE_ROLES, "recording a seizure")
-        case = _case(uow, asset.case)
-        if asset.asset not in uow.ledger.assets():
-            problems.append(Problem(where, "asset", f"unknown asset {asset.asset!r}"))
-        if problems:
-            raise InvalidInput(problems)
-        earlier = uow.intake.seizure_at(asset.outpoint)
-        if earlier is not None:
-            seen, seq = earlier
-            if seen.case != asset.case:
-                raise Conflict.one(where, "txid", f"already recorded in case {seen.case}")
-            if seen != asset:
-                raise Conflict.one(where, "txid", "already recorded with other details")
-            return SeizureRecorded(asset.case, asset.outpoint, seq, created=False)
-        day = asset.seized_at.date()
-        account, equity = custody_account(case.number, asset.asset), custody_equity(case.number)
-        if case_of(account) != asset.case or case_of(equity) != asset.case:
-            raise InvalidInput.one(where, "case", f"{account} does not belong to {asset.case}")
-        opened = min(case.opened_on, day)
-        _ensure_accounts(uow, reserve, [Account(account, None, opened)], actor=actor)
-        _ensure_accounts(uow, reserve, [Account(equity, None, opened)], actor=actor)
-        lot = LotOpening("seizure", asset.outpoint, fair_value_usd, fair_value_kzt, acquired_on=day)
-        draft = EntryDraft(
-            f"seizure:{asset.case}:{asset.outpoint}",
-            day,
-            "seizure",
-            f"Seized in case {asset.case} on {asset.chain}",
-            (
-                PostingDraft(account, asset.asset, asset.amount, opens=lot),
-                PostingDraft(equity, asset.asset, -asset.amount),
-            ),
-            {"case": asset.case, "txid": asset.outpoint, "chain": asset.chain},
-        )
-        posted = post_in(uow, reserve, [draft], actor=actor, action="intake.seizure")[0]
-        uow.intake.add_seizure(asset, entry_seq=posted.seq)
-        details = {
-            "outpoint": asset.outpoint,
-            "asset": asset.asset,
-            "amount": str(asset.amount),
-            "entry_seq": str(posted.seq),
-        }
-        record_now(uow, reserve, actor, "cases.seize", f"case {asset.case}", details)
-        uow.commit()
+    _require(uow, actor, INTAKE_ROLES, "recording a seizure")
+    case = _case(uow, asset.case)
+    if asset.asset not in uow.ledger.assets():
+        problems.append(Problem(where, "asset", f"unknown asset {asset.asset!r}"))
+    if problems:
+        raise InvalidInput(problems)
+    earlier = uow.intake.seizure_at(asset.outpoint)
+    if earlier is not None:
+        seen, seq = earlier
+        if seen.case != asset.case:
+            raise Conflict.one(where, "txid", f"already recorded in case {seen.case}")
+        if seen != asset:
+            raise Conflict.one(where, "txid", "already recorded with other details")
+        return SeizureRecorded(asset.case, asset.outpoint, seq, created=False)
+    day = asset.seized_at.date()
+    account, equity = custody_account(case.number, asset.asset), custody_equity(case.number)
+    if case_of(account) != asset.case or case_of(equity) != asset.case:
+        raise InvalidInput.one(where, "case", f"{account} does not belong to {asset.case}")
+    opened = min(case.opened_on, day)
+    _ensure_accounts(uow, reserve, [Account(account, None, opened)], actor=actor)
+    _ensure_accounts(uow, reserve, [Account(equity, None, opened)], actor=actor)
+    lot = LotOpening("seizure", asset.outpoint, fair_value_usd, fair_value_kzt, acquired_on=day)
+    draft = EntryDraft(
+        f"seizure:{asset.case}:{asset.outpoint}",
+        day,
+        "seizure",
+        f"Seized in case {asset.case} on {asset.chain}",
+        (
+            PostingDraft(account, asset.asset, asset.amount, opens=lot),
+            PostingDraft(equity, asset.asset, -asset.amount),
+        ),
+        {"case": asset.case, "txid": asset.outpoint, "chain": asset.chain},
+    )
+    posted = post_in(uow, reserve, [draft], actor=actor, action="intake.seizure")[0]
+    uow.intake.add_seizure(asset, entry_seq=posted.seq)
+    details = {
+        "outpoint": asset.outpoint,
+        "asset": asset.asset,
+        "amount": str(asset.amount),
+        "entry_seq": str(posted.seq),
+    }
+    record_now(uow, reserve, actor, "cases.seize", f"case {asset.case}", details)
     return SeizureRecorded(asset.case, asset.outpoint, posted.seq, created=True)
 
 
