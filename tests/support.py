@@ -6,6 +6,7 @@ import sqlite3
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from reserve.bootstrap import Reserve
 from reserve.ledger.accounts import Account
@@ -96,3 +97,44 @@ def copy_without_triggers(template: Path, path: Path) -> Path:
         for statement in drop_append_only_sql("sqlite", APPEND_ONLY):
             target.execute(statement)
     return path
+
+
+def tampered(kind: str, old: object, nudge: int) -> object:
+    """A different value of the same kind, as a forger would write it (or one that no longer
+    reads as its type, for ``text``)."""
+    if kind == "int":
+        return int(str(old)) + nudge
+    if kind == "key":  # far from its neighbours, so the primary key stays unique
+        return int(str(old)) + 1000 * nudge
+    if kind == "timestamp":
+        return f"{str(old)[:-6]}{nudge:06d}"
+    if kind == "json":
+        return f'{{"planted":"{nudge}"}}'
+    if kind == "decimal":
+        return f"{old}{nudge}" if "." in str(old) else f"{old}.{nudge}"
+    if kind == "date":
+        return f"2019-01-{nudge % 28 + 1:02d}"
+    if kind == "account":
+        return "Equity:Intake" if old != "Equity:Intake" else "Equity:Disposals"
+    if kind == "asset":
+        return "USDT" if old != "USDT" else "BTC"
+    if kind == "booking":
+        return "named" if old != "named" else "fifo"
+    return f"{old}~{nudge}"
+
+
+MINED_JSON: dict[str, Any] = {
+    "idempotency_key": "mining:1",
+    "date": "2024-03-06",
+    "kind": "mining",
+    "postings": [
+        {
+            "account": VAULT,
+            "asset": "BTC",
+            "amount": "0.75",
+            "lot": {"source": "mining", "ref": "b1", "cost_usd": "1", "cost_kzt": "450"},
+        },
+        {"account": MINING, "asset": "BTC", "amount": "-0.75"},
+    ],
+}
+"""A month's retained mining output as `reserve ledger post` takes it."""

@@ -14,6 +14,8 @@ from reserve.cli.app import run
 from reserve.storage.tables import APPEND_ONLY
 from reserve.storage.triggers import drop_append_only_sql
 
+from support import MINED_JSON
+
 VAULT = "Assets:Reserve:SFDA:BTC:vault-astana-1"
 CUSTODY = "Assets:Custody:Seized:2024-001:BTC"
 
@@ -249,21 +251,7 @@ def test_registering_an_asset_and_an_account_with_a_bad_name(cli: Cli) -> None:
 
 def test_holdings_keep_seized_units_out_of_the_reserve(cli: Cli) -> None:
     assert cli.post(SEIZURE)[0] == 0
-    mined = {
-        "idempotency_key": "mining:1",
-        "date": "2024-03-06",
-        "kind": "mining",
-        "postings": [
-            {
-                "account": VAULT,
-                "asset": "BTC",
-                "amount": "0.75",
-                "lot": {"source": "mining", "ref": "b1", "cost_usd": "1", "cost_kzt": "450"},
-            },
-            {"account": "Income:Mining:SFDA", "asset": "BTC", "amount": "-0.75"},
-        ],
-    }
-    assert cli.post(mined)[0] == 0
+    assert cli.post(MINED_JSON)[0] == 0
     books = {(h["book"], h["asset"]): h["amount"] for h in cli.json("ledger", "holdings")}
     assert books == {
         ("SFDA", "BTC"): "0.75000000",

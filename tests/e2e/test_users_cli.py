@@ -13,21 +13,9 @@ from reserve.cli.app import run
 from reserve.storage.tables import GOVERNANCE_APPEND_ONLY
 from reserve.storage.triggers import drop_append_only_sql
 
+from support import MINED_JSON
+
 VAULT = "Assets:Reserve:SFDA:BTC:vault-astana-1"
-MINED: dict[str, Any] = {
-    "idempotency_key": "mining:1",
-    "date": "2024-03-06",
-    "kind": "mining",
-    "postings": [
-        {
-            "account": VAULT,
-            "asset": "BTC",
-            "amount": "0.75",
-            "lot": {"source": "mining", "ref": "b1", "cost_usd": "1", "cost_kzt": "450"},
-        },
-        {"account": "Income:Mining:SFDA", "asset": "BTC", "amount": "-0.75"},
-    ],
-}
 COMMANDS = [
     ("users", "add"), ("users", "list"), ("users", "deactivate"), ("users", "activate"),
     ("users", "grant"), ("users", "revoke"), ("users", "units", "add"), ("users", "units", "list"),
@@ -156,7 +144,7 @@ def test_an_unknown_or_inactive_actor_exits_2_and_writes_nothing(
     assert cli("root", "users", "deactivate", "ida")[0] == 0
     before = cli.state()
     attempts = [
-        lambda: cli.post(actor, MINED),
+        lambda: cli.post(actor, MINED_JSON),
         lambda: cli(actor, "ledger", "open", "Equity:New", "--on", "2024-01-01"),
         lambda: cli(actor, "ledger", "add-fund", "NEWF", "--name", "New fund"),
         lambda: cli(actor, "users", "units", "add", "OPS", "--name", "Operations"),
@@ -172,7 +160,7 @@ def test_an_unknown_or_inactive_actor_exits_2_and_writes_nothing(
 def test_ledger_posts_are_audited(cli: Cli) -> None:
     assert cli("root", "users", "add", "ida", "--name", "Ida", "--unit", "HQ",
                "--role", "intake-officer")[0] == 0  # fmt: skip
-    code, _, err = cli.post("ida", MINED)
+    code, _, err = cli.post("ida", MINED_JSON)
     assert code == 0, err
     [record] = cli.json("audit", "list", "--limit", "1")
     chain = json.loads(cli("ida", "ledger", "verify", "--json")[1])
@@ -187,7 +175,7 @@ def test_ledger_posts_are_audited(cli: Cli) -> None:
         "entries": "1",
         "head": chain["head"],
     }
-    assert cli.post("ida", MINED)[0] == 0  # a replay posts nothing and records nothing
+    assert cli.post("ida", MINED_JSON)[0] == 0  # a replay posts nothing and records nothing
     assert cli.json("audit", "list", "--limit", "1") == [record]
 
 

@@ -18,7 +18,7 @@ from reserve.services.governance import add_unit, add_user, record_approval, ver
 from reserve.services.ledger import open_accounts, post_entries
 
 from conftest import make_reserve
-from support import copy_without_triggers
+from support import copy_without_triggers, tampered
 
 START = date(2022, 6, 1)
 RULE = ApprovalRule("committee-2", frozenset({Role.COMMITTEE_MEMBER}), quorum=2)
@@ -65,16 +65,6 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def changed(kind: str, old: object, nudge: int) -> object:
-    if kind == "key":  # far from the others, so the primary key stays unique
-        return int(str(old)) + 1000 * nudge
-    if kind == "timestamp":
-        return f"{str(old)[:-6]}{nudge:06d}"
-    if kind == "json":
-        return f'{{"planted":"{nudge}"}}'
-    return f"{old}~{nudge}"
-
-
 def test_the_template_verifies(template: Path) -> None:
     reserve = make_reserve(f"sqlite:///{template}")
     try:
@@ -99,7 +89,7 @@ def test_changing_any_stored_field_breaks_the_audit_chain_at_that_record(
     with sqlite3.connect(copy) as db:
         rows = db.execute(f"SELECT rowid, seq, {column} FROM audit_log ORDER BY seq").fetchall()
         rowid, seq, old = rows[pick % len(rows)]
-        new = changed(kind, old, nudge)
+        new = tampered(kind, old, nudge)
         assert str(new) != str(old)
         db.execute(f"UPDATE audit_log SET {column} = ? WHERE rowid = ?", (new, rowid))
     reserve = make_reserve(f"sqlite:///{copy}")

@@ -19,7 +19,7 @@ from reserve.storage.tables import APPEND_ONLY
 from reserve.storage.triggers import drop_append_only_sql
 
 from conftest import make_reserve
-from support import copy_without_triggers
+from support import copy_without_triggers, tampered
 
 START = date(2022, 6, 1)
 ENTRIES = 24
@@ -75,28 +75,6 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def changed(kind: str, old: object, nudge: int) -> object:
-    if kind == "int":
-        return int(str(old)) + nudge
-    if kind == "key":  # far from its neighbours, so the primary key stays unique
-        return int(str(old)) + 1000 * nudge
-    if kind == "timestamp":
-        return f"{str(old)[:-6]}{nudge:06d}"
-    if kind == "json":
-        return f'{{"planted":"{nudge}"}}'
-    if kind == "decimal":
-        return f"{old}{nudge}" if "." in str(old) else f"{old}.{nudge}"
-    if kind == "date":
-        return f"2019-01-{nudge % 28 + 1:02d}"
-    if kind == "account":
-        return "Equity:Intake" if old != "Equity:Intake" else "Equity:Disposals"
-    if kind == "asset":
-        return "USDT" if old != "USDT" else "BTC"
-    if kind == "booking":
-        return "named" if old != "named" else "fifo"
-    return f"{old}~{nudge}"
-
-
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -114,7 +92,7 @@ def test_changing_any_stored_field_breaks_the_chain_at_that_entry(
         rows = db.execute(f"SELECT rowid, {key}, {column} FROM {table} ORDER BY rowid").fetchall()
         rows = [r for r in rows if r[2] is not None]
         rowid, seq, old = rows[pick % len(rows)]
-        new = changed(kind, old, nudge)
+        new = tampered(kind, old, nudge)
         assert str(new) != str(old)
         stored = str(new) if isinstance(old, str) else new  # amounts are TEXT on SQLite
         db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (stored, rowid))
