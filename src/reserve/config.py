@@ -25,3 +25,7 @@ class Settings(BaseSettings):
         default=Path(__file__).resolve().parents[2] / "data",
         description="the vendored public data (prices, sanctions lists) and their SOURCE notes",
     )
+    intake_policy: Path = Field(
+        default=Path(__file__).resolve().parents[2] / "config" / "intake.toml",
+        description="the intake policy (mining sale rules, licensed venues, committee quorum)",
+    )

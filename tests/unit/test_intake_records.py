@@ -85,13 +85,18 @@ def test_mining_reports_and_fills() -> None:
         f"payout_txids: '{TXID[:-1].lower()}' is not a 64-hex transaction id",
         "cost_kzt: -1 is below 0",
     ]
-    fill = {"order_id": "PO-1", "venue": "AIFC-X", "quantity": "1.5", "price_usd": "98000",
-            "fee_usd": "14.7", "filled_on": "2025-01-07"}  # fmt: skip
+    fill = {"order_id": "PO-1", "venue": "AIX", "ref": "T-1", "quantity": "1.5",
+            "price_usd": "98000", "fee_usd": "14.7", "filled_on": "2025-01-07",
+            "kzt_per_usd": "512.3"}  # fmt: skip
     [record] = parse_records(
         RecordKind.FILLS, rows(fill), decimals=DECIMALS, asset_of_order={"PO-1": "BTC"}
     )
     assert isinstance(record, FillRecord)
     assert (record.fill.quantity, record.fill.price_usd) == (150_000_000, Decimal(98000))
+    assert (record.fill.ref, record.fill.kzt_per_usd) == ("T-1", Decimal("512.3"))
+    assert problems_of(RecordKind.FILLS, rows({**fill, "ref": " "}), asset_of_order={"PO-1": "BTC"}) == [
+        "seizures.csv row 2: ref: is required"
+    ]
     assert problems_of(RecordKind.FILLS, rows(fill)) == [
         "seizures.csv row 2: order_id: unknown order 'PO-1'"
     ]

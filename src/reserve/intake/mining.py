@@ -18,10 +18,14 @@ from reserve.core.errors import Problem
 
 @dataclass(frozen=True)
 class MiningOperation:
+    """A state mining site; its output belongs to ``fund`` and is paid out in ``asset``."""
+
     code: str
     site: str
     operator: str
     tariff_kzt_per_mwh: Decimal
+    fund: str = "SFDA"
+    asset: str = "BTC"
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class MiningOutput:
     payout_txids: tuple[str, ...]
     energy_mwh: Decimal
     cost_kzt: Decimal
+    kzt_per_usd: Decimal | None = None  # None: the bundled series' rate of the period's end
+    fair_value_usd: Decimal | None = None  # of the whole output at receipt (fair-value policy)
 
 
 @dataclass(frozen=True)

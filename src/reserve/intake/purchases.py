@@ -59,6 +59,8 @@ class Fill:
     price_usd: Decimal  # per whole unit
     fee_usd: Decimal
     filled_on: date
+    ref: str = ""  # the venue's trade id: with the venue, what makes a fill recorded once
+    kzt_per_usd: Decimal | None = None  # None: the bundled series' rate of the fill's day
 
     def spent_usd(self, decimals: int) -> Decimal:
         return to_whole_units(self.quantity, decimals) * self.price_usd + self.fee_usd

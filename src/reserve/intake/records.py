@@ -64,13 +64,22 @@ COLUMNS: Final[Mapping[RecordKind, frozenset[str]]] = {
         }
     ),
     RecordKind.MINING: frozenset(
-        {"operation", "period", "amount", "payout_txids", "energy_mwh", "cost_kzt"}
+        {
+            "operation",
+            "period",
+            "amount",
+            "payout_txids",
+            "energy_mwh",
+            "cost_kzt",
+            "kzt_per_usd",
+            "fair_value_usd",
+        }
     ),
     RecordKind.FILLS: frozenset(
-        {"order_id", "venue", "quantity", "price_usd", "fee_usd", "filled_on"}
+        {"order_id", "venue", "ref", "quantity", "price_usd", "fee_usd", "filled_on", "kzt_per_usd"}
     ),
 }
-OPTIONAL: Final = frozenset({"vout", "description"})
+OPTIONAL: Final = frozenset({"vout", "description", "kzt_per_usd", "fair_value_usd"})
 PERIOD: Final = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -168,7 +177,16 @@ def _mining(
         payout_txids=txids,
         energy_mwh=r.decimal(row.get("energy_mwh"), "energy_mwh", minimum=_ZERO),
         cost_kzt=r.decimal(row.get("cost_kzt"), "cost_kzt", minimum=_ZERO),
+        kzt_per_usd=_optional(r, row, "kzt_per_usd"),
+        fair_value_usd=_optional(r, row, "fair_value_usd"),
     )
+
+
+def _optional(r: FieldReader, row: Mapping[str, Any], column: str) -> Decimal | None:
+    value = row.get(column)
+    if value is None or value == "":
+        return None
+    return r.decimal(value, column, minimum=_ZERO)
 
 
 def _fill(
@@ -183,14 +201,15 @@ def _fill(
     if order_id and asset is None:
         r.bad("order_id", f"unknown order {order_id!r}")
         return None
-    venue = r.required(row, "venue")
+    venue, ref = r.required(row, "venue"), r.required(row, "ref")
     quantity = r.units(row.get("quantity"), decimals.get(asset or "", 8), "quantity")
     price = r.decimal(row.get("price_usd"), "price_usd")
     fee = r.decimal(row.get("fee_usd"), "fee_usd")
     filled_on = r.day(row.get("filled_on"), "filled_on")
     if filled_on is None:
         return None
-    return FillRecord(order_id, Fill(venue, quantity, price, fee, filled_on))
+    rate = _optional(r, row, "kzt_per_usd")
+    return FillRecord(order_id, Fill(venue, quantity, price, fee, filled_on, ref, rate))
 
 
 _ZERO: Final = Decimal(0)

@@ -12,7 +12,7 @@ yet and are refused when proposed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -26,7 +26,7 @@ from reserve.governance.approvals import (
     approval_problems,
     request_hash,
 )
-from reserve.governance.people import Role, User
+from reserve.governance.people import Role
 from reserve.intake.cases import TXID, SeizedAsset, SeizureCase
 from reserve.intake.custody_accounts import (
     CASE_NUMBER,
@@ -50,7 +50,8 @@ from reserve.ledger.accounts import Account
 from reserve.ledger.model import EntryDraft, LotOpening, PostingDraft
 from reserve.services.audit import acting_user, record_now
 from reserve.services.governance import approve_in
-from reserve.services.ledger import open_in, post_in
+from reserve.services.intake_context import ensure_accounts, require_role
+from reserve.services.ledger import post_in
 from reserve.storage.uow import UnitOfWork
 
 LEGAL_TRANSITION: Final = ApprovalRule(
@@ -129,7 +130,7 @@ def open_case_in(uow: UnitOfWork, reserve: Reserve, case: SeizureCase, *, actor:
     problems = _case_problems(case, where)
     if problems:
         raise InvalidInput(problems)
-    _require(uow, actor, INTAKE_ROLES, "opening a case")
+    require_role(uow, actor, INTAKE_ROLES, "opening a case")
     earlier = uow.intake.case(case.number)
     if earlier == case:
         return False
@@ -193,7 +194,7 @@ def record_seizure_in(
     """``record_seizure`` inside the caller's unit of work."""
     where = f"seizure {asset.outpoint}"
     problems = _seizure_problems(asset, fair_value_usd, fair_value_kzt, where)
-    _require(uow, actor, INTAKE_ROLES, "recording a seizure")
+    require_role(uow, actor, INTAKE_ROLES, "recording a seizure")
     case = _case(uow, asset.case)
     if asset.asset not in uow.ledger.assets():
         problems.append(Problem(where, "asset", f"unknown asset {asset.asset!r}"))
@@ -212,8 +213,8 @@ def record_seizure_in(
     if case_of(account) != asset.case or case_of(equity) != asset.case:
         raise InvalidInput.one(where, "case", f"{account} does not belong to {asset.case}")
     opened = min(case.opened_on, day)
-    _ensure_accounts(uow, reserve, [Account(account, None, opened)], actor=actor)
-    _ensure_accounts(uow, reserve, [Account(equity, None, opened)], actor=actor)
+    ensure_accounts(uow, reserve, [Account(account, None, opened)], actor=actor)
+    ensure_accounts(uow, reserve, [Account(equity, None, opened)], actor=actor)
     lot = LotOpening("seizure", asset.outpoint, fair_value_usd, fair_value_kzt, acquired_on=day)
     draft = EntryDraft(
         f"seizure:{asset.case}:{asset.outpoint}",
@@ -271,7 +272,7 @@ def propose_order(reserve: Reserve, order: LegalOrder, *, actor: str) -> Recorde
     order = replace(order, proposer=actor, approvers=frozenset())
     where = f"order {order.reference or '(no reference)'}"
     with reserve.writing() as uow:
-        _require(uow, actor, PROPOSING_ROLES, "proposing a legal transition")
+        require_role(uow, actor, PROPOSING_ROLES, "proposing a legal transition")
         _case(uow, order.case)
         problems: list[Problem] = []
         if order.asset not in uow.ledger.assets():
@@ -334,7 +335,7 @@ def execute_order(
     """
     subject = order_subject(order_id)
     with reserve.writing() as uow:
-        _require(uow, actor, EXECUTING_ROLES, "executing a legal transition")
+        require_role(uow, actor, EXECUTING_ROLES, "executing a legal transition")
         recorded = _order(uow, order_id)
         order = recorded.order
         if recorded.executed_at is not None:
@@ -459,7 +460,7 @@ def _transfer_draft(
     day = reserve.clock().date()
     equity = forfeiture_equity(fund)
     opened = min(day, order.issued_on)
-    _ensure_accounts(
+    ensure_accounts(
         uow,
         reserve,
         [Account(fund_account, fund, opened), Account(equity, fund, opened)],
@@ -575,22 +576,3 @@ def _order(uow: UnitOfWork, order_id: int) -> RecordedOrder:
     if recorded is None:
         raise NotFound.one(order_subject(order_id), "order", f"there is no order {order_id}")
     return recorded
-
-
-def _require(uow: UnitOfWork, actor: str, roles: frozenset[Role], what: str) -> User | None:
-    """The acting user (``None`` in bootstrap mode), who must hold one of ``roles``."""
-    acting = acting_user(uow, actor)
-    if acting is not None and not acting.holds_any(roles):
-        needed = ", ".join(sorted(roles))
-        raise InvalidInput.one("actor", "--as", f"{actor} cannot act: {what} needs {needed}")
-    return acting
-
-
-def _ensure_accounts(
-    uow: UnitOfWork, reserve: Reserve, accounts: Sequence[Account], *, actor: str
-) -> None:
-    """Open those of ``accounts`` not open yet, in the caller's unit of work."""
-    known = uow.ledger.accounts()
-    missing = [a for a in accounts if a.name not in known]
-    if missing:
-        open_in(uow, reserve, missing, actor=actor)

@@ -12,6 +12,10 @@ and ``audit_head`` is the audit chain's head, as ``chain_head`` is the ledger's.
 Intake: ``cases``, ``seized_assets``, ``legal_orders`` and ``legal_order_executions`` are
 append-only. An order's execution is a row of its own rather than a status update, so the
 order as approved stays exactly as it was stored.
+
+Mining and purchases: operations, monthly outputs, sales, purchase orders, their fills and
+closures are append-only too; a purchase order is closed (completed or cancelled) by a closure
+row, and its approvals live with every other approval.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from reserve.storage.types import BaseUnits, ExactDecimal
@@ -254,7 +259,124 @@ legal_order_executions = Table(
     Column("entry_seq", Seq, ForeignKey("entries.seq"), nullable=True),
 )
 
+mining_operations = Table(
+    "mining_operations",
+    metadata,
+    Column("code", String(40), primary_key=True),
+    Column("site", String(200), nullable=False),
+    Column("operator", String(200), nullable=False),
+    Column("tariff_kzt_per_mwh", ExactDecimal, nullable=False),
+    Column("fund", String(20), ForeignKey("funds.code"), nullable=False),
+    Column("asset", String(12), ForeignKey("assets.code"), nullable=False),
+    Column("registered_by", String(100), nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+)
+
+mining_outputs = Table(
+    "mining_outputs",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=False),
+    Column("operation", String(40), ForeignKey("mining_operations.code"), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("amount", BaseUnits, nullable=False),
+    Column("payout_txids", Text, nullable=False),
+    Column("energy_mwh", ExactDecimal, nullable=False),
+    Column("cost_kzt", ExactDecimal, nullable=False),
+    Column("kzt_per_usd", ExactDecimal, nullable=False),
+    Column("rule_from", Date, nullable=False),
+    Column("sell_share", ExactDecimal, nullable=False),
+    Column("to_sell", BaseUnits, nullable=False),
+    Column("to_retain", BaseUnits, nullable=False),
+    Column("cost_basis", String(20), nullable=False),
+    Column("cost_usd", ExactDecimal, nullable=False),
+    Column("fair_value_usd", ExactDecimal, nullable=True),
+    Column("policy_sha256", String(64), nullable=False),
+    Column("entry_seq", Seq, ForeignKey("entries.seq"), nullable=False),
+    Column("recorded_by", String(100), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("operation", "period"),
+)
+
+mining_sales = Table(
+    "mining_sales",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=False),
+    Column("venue", String(40), nullable=False),
+    Column("ref", String(100), nullable=False),
+    Column("operation", String(40), ForeignKey("mining_operations.code"), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("quantity", BaseUnits, nullable=False),
+    Column("price_usd", ExactDecimal, nullable=False),
+    Column("fee_usd", ExactDecimal, nullable=False),
+    Column("sold_on", Date, nullable=False),
+    Column("cost_usd", ExactDecimal, nullable=False),
+    Column("realised_usd", ExactDecimal, nullable=False),
+    Column("policy_sha256", String(64), nullable=False),
+    Column("entry_seq", Seq, ForeignKey("entries.seq"), nullable=False),
+    Column("recorded_by", String(100), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("venue", "ref"),
+    Index("ix_mining_sales_operation_period", "operation", "period"),
+)
+
+purchase_orders = Table(
+    "purchase_orders",
+    metadata,
+    Column("order_id", String(40), primary_key=True),
+    Column("source", String(20), nullable=False),
+    Column("amount_usd", ExactDecimal, nullable=False),
+    Column("asset", String(12), ForeignKey("assets.code"), nullable=False),
+    Column("fund", String(20), ForeignKey("funds.code"), nullable=False),
+    Column("window_start", Date, nullable=False),
+    Column("window_end", Date, nullable=False),
+    Column("memo", Text, nullable=False),
+    Column("proposer", String(100), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("quorum", Integer, nullable=False),
+    Column("policy_sha256", String(64), nullable=False),
+    Column("proposed_at", DateTime(timezone=True), nullable=False),
+)
+
+purchase_fills = Table(
+    "purchase_fills",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=False),
+    Column("order_id", String(40), ForeignKey("purchase_orders.order_id"), nullable=False),
+    Column("venue", String(40), nullable=False),
+    Column("ref", String(100), nullable=False),
+    Column("quantity", BaseUnits, nullable=False),
+    Column("price_usd", ExactDecimal, nullable=False),
+    Column("fee_usd", ExactDecimal, nullable=False),
+    Column("filled_on", Date, nullable=False),
+    Column("kzt_per_usd", ExactDecimal, nullable=False),
+    Column("entry_seq", Seq, ForeignKey("entries.seq"), nullable=False),
+    Column("recorded_by", String(100), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("venue", "ref"),
+    Index("ix_purchase_fills_order_id", "order_id"),
+)
+
+purchase_closures = Table(
+    "purchase_closures",
+    metadata,
+    Column("order_id", String(40), ForeignKey("purchase_orders.order_id"), primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("closed_by", String(100), nullable=False),
+    Column("closed_at", DateTime(timezone=True), nullable=False),
+)
+
 LEDGER_APPEND_ONLY: Final = ("assets", "funds", "accounts", "entries", "postings", "lots")
 GOVERNANCE_APPEND_ONLY: Final = ("approvals", "audit_log")
 INTAKE_APPEND_ONLY: Final = ("cases", "seized_assets", "legal_orders", "legal_order_executions")
-APPEND_ONLY: Final = LEDGER_APPEND_ONLY + GOVERNANCE_APPEND_ONLY + INTAKE_APPEND_ONLY
+MINING_PURCHASE_APPEND_ONLY: Final = (
+    "mining_operations",
+    "mining_outputs",
+    "mining_sales",
+    "purchase_orders",
+    "purchase_fills",
+    "purchase_closures",
+)
+APPEND_ONLY: Final = (
+    LEDGER_APPEND_ONLY + GOVERNANCE_APPEND_ONLY + INTAKE_APPEND_ONLY + MINING_PURCHASE_APPEND_ONLY
+)

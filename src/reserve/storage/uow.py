@@ -10,6 +10,8 @@ from sqlalchemy.engine import Connection, RootTransaction
 from reserve.storage.engine import WRITE_OPTION
 from reserve.storage.governance_repo import GovernanceStore
 from reserve.storage.intake_repo import IntakeStore
+from reserve.storage.mining_repo import MiningStore
+from reserve.storage.purchase_repo import PurchaseStore
 from reserve.storage.repository import LedgerStore
 
 
@@ -39,6 +41,8 @@ class UnitOfWork:
         self.ledger = LedgerStore(conn)
         self.governance = GovernanceStore(conn)
         self.intake = IntakeStore(conn)
+        self.mining = MiningStore(conn)
+        self.purchases = PurchaseStore(conn)
         return self
 
     def commit(self) -> None:
