@@ -94,9 +94,9 @@ def test_mining_reports_and_fills() -> None:
     assert isinstance(record, FillRecord)
     assert (record.fill.quantity, record.fill.price_usd) == (150_000_000, Decimal(98000))
     assert (record.fill.ref, record.fill.kzt_per_usd) == ("T-1", Decimal("512.3"))
-    assert problems_of(RecordKind.FILLS, rows({**fill, "ref": " "}), asset_of_order={"PO-1": "BTC"}) == [
-        "seizures.csv row 2: ref: is required"
-    ]
+    assert problems_of(
+        RecordKind.FILLS, rows({**fill, "ref": " "}), asset_of_order={"PO-1": "BTC"}
+    ) == ["seizures.csv row 2: ref: is required"]
     assert problems_of(RecordKind.FILLS, rows(fill)) == [
         "seizures.csv row 2: order_id: unknown order 'PO-1'"
     ]
