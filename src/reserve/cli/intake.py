@@ -8,19 +8,21 @@ reserve books a new lot in a fund at the given fair value, a return books units 
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from reserve.adapters.record_files import read_rows
-from reserve.bootstrap import Reserve
-from reserve.cli.context import parse_day, state
+from reserve.cli import intake_mining, intake_purchase
+from reserve.cli.context import state
+from reserve.cli.options import day_option as _day
+from reserve.cli.options import moment_option as _moment
+from reserve.cli.options import money_option as _money
+from reserve.cli.options import units_option as _units
 from reserve.cli.render import emit_json, out, table
 from reserve.core.errors import InvalidInput
-from reserve.core.money import AmountError, format_units, parse_decimal, to_base_units
+from reserve.core.money import format_units
 from reserve.intake.cases import SeizedAsset, SeizureCase
 from reserve.intake.legal import LegalOrder, LegalState, RecordedOrder
 from reserve.intake.records import RecordKind
@@ -28,9 +30,14 @@ from reserve.services import intake_cases as cases
 from reserve.services.intake_import import import_records
 from reserve.services.ledger import list_assets
 
-app = typer.Typer(help="Intake: seizure cases (mining and purchases follow).", no_args_is_help=True)
+app = typer.Typer(
+    help="Intake: seizure cases, state mining output, committee-approved purchases.",
+    no_args_is_help=True,
+)
 case_app = typer.Typer(help="Seizure cases and their legal orders.", no_args_is_help=True)
 app.add_typer(case_app, name="case")
+app.add_typer(intake_mining.app, name="mining")
+app.add_typer(intake_purchase.app, name="purchase")
 
 
 @app.command("import")
@@ -56,40 +63,6 @@ def import_file(
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 CaseNumber = Annotated[str, typer.Argument(help="The case number, e.g. 2024-001.")]
 OrderId = Annotated[int, typer.Argument(help="The order's number, as `propose` printed it.")]
-
-
-def _units(reserve: Reserve, asset: str, text: str, option: str) -> int:
-    known = {a.code: a for a in list_assets(reserve)}
-    if asset not in known:
-        raise InvalidInput.one("option", "--asset", f"unknown asset {asset!r}")
-    try:
-        return to_base_units(text, known[asset].decimals)
-    except AmountError as error:
-        raise InvalidInput.one("option", option, str(error)) from None
-
-
-def _money(text: str | None, option: str) -> Decimal | None:
-    if text is None:
-        return None
-    try:
-        return parse_decimal(text)
-    except AmountError as error:
-        raise InvalidInput.one("option", option, str(error)) from None
-
-
-def _day(text: str, option: str) -> date:
-    day = parse_day(text, option)
-    assert day is not None
-    return day
-
-
-def _moment(text: str, option: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput.one(
-            "option", option, f"{text!r} is not a time such as 2024-03-05T12:00:00+00:00"
-        ) from None
 
 
 def _order_row(o: RecordedOrder, decimals: int) -> dict[str, Any]:
