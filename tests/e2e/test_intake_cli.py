@@ -1,8 +1,10 @@
-"""`reserve intake case` end to end: custody, two-approver orders, forfeiture, return, refusals."""
+"""`reserve intake case` end to end: custody, two-approver orders, forfeiture, return, sales,
+refusals."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +117,7 @@ def test_seized_units_stay_custodial(cli: Cli) -> None:
             "asset": "BTC",
             "units": {"SEIZED": "5.00000000"},
             "in_custody": "5.00000000",
+            "sold": "0.00000000",
             "custody_balance": "5.00000000",
         }
     ]
@@ -211,3 +214,43 @@ def test_a_txid_belongs_to_one_case_and_its_units_to_that_case(cli: Cli) -> None
         "mixes the custody accounts of cases 2024-001, 2024-002", "root", "ledger", "post",
         str(path),
     )  # fmt: skip
+
+
+def test_an_interlocutory_sale_and_its_refusals(cli: Cli) -> None:
+    sale = cli.approved("SEIZED", "INTERLOCUTORY_SOLD", "1")
+    execute = ["intake", "case", "execute", sale, "--sale-ref", "AIX-T-1", "--price-usd"]
+    cli.refused(
+        "venue: 'NOWHERE' is not a licensed venue", "lea", *execute, "64250.50", "--fee-usd",
+        "120", "--venue", "NOWHERE",
+    )  # fmt: skip
+    cli.refused("--price-usd: 'lots' is not a decimal number", "lea", *execute, "lots")
+    done = cli.ok("lea", *execute, "64250.50", "--fee-usd", "120", "--venue", "AIX")
+    assert "INTERLOCUTORY_SOLD; entry" in done
+    shown = cli.json("intake", "case", "show", "2024-001")
+    assert shown["positions"][0]["units"] == {
+        "SEIZED": "4.00000000",
+        "INTERLOCUTORY_SOLD": "1.00000000",
+    }
+    assert (shown["positions"][0]["sold"], shown["proceeds_usd"]) == ("1.00000000", "64130.50")
+    holdings = {(h["book"], h["asset"], h["amount"]) for h in cli.json("ledger", "holdings")}
+    assert holdings == {("CUSTODY", "BTC", "4.00000000"), ("CUSTODY", "USD", "64130.50")}
+    assert "sale proceeds in custody" in cli.ok("root", "intake", "case", "show", "2024-001")
+    cli.ok("root", "ledger", "open", "Assets:Reserve:SFDA:Cash:USD", "--fund", "SFDA",
+           "--on", "2024-03-01")  # fmt: skip
+    path = cli.folder / "take.json"
+    path.write_text(
+        json.dumps(
+            {
+                "idempotency_key": "take:1",
+                "date": datetime.now(UTC).date().isoformat(),  # the CLI's clock is the real one
+                "kind": "transfer",
+                "postings": [
+                    {"account": CUSTODY.replace("BTC", "USD"), "asset": "USD", "amount": "-100"},
+                    {"account": "Assets:Reserve:SFDA:Cash:USD", "asset": "USD", "amount": "100"},
+                ],
+            }
+        )
+    )
+    cli.refused("moves 100.00 USD of case 2024-001 out of custody", "root", "ledger", "post",
+                str(path))  # fmt: skip
+    assert cli.ok("root", "ledger", "verify").startswith("chain ok")

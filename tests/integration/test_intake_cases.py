@@ -1,4 +1,4 @@
-"""Seizure cases on real databases: custody, two-approver orders, forfeiture and return."""
+"""Seizure cases on real databases: custody, two-approver orders, forfeiture, return, sales."""
 
 from __future__ import annotations
 
@@ -20,15 +20,13 @@ from reserve.ledger.model import EntryDraft, PostingDraft
 from reserve.services.governance import add_unit, add_user, audit_log, verify_audit
 from reserve.services.holdings import CUSTODIAL, holdings_by_fund
 from reserve.services.intake_cases import (
-    approve_order,
     case_position,
-    execute_order,
     list_cases,
     open_case,
-    propose_order,
     record_seizure,
     show_case,
 )
+from reserve.services.intake_orders import approve_order, execute_order, propose_order
 from reserve.services.integrity import verify_ledger
 from reserve.services.ledger import balances, open_accounts, open_lots, post_entries
 
@@ -244,8 +242,8 @@ def test_an_illegal_transition_is_refused(books: Reserve) -> None:
     before = state(books)
     with pytest.raises(InvalidInput, match="SEIZED -> TRANSFERRED_TO_RESERVE is not allowed"):
         propose_order(books, order(S.SEIZED, S.TRANSFERRED_TO_RESERVE, BTC), actor="lea")
-    with pytest.raises(InvalidInput, match="SOLD is not yet supported"):
-        propose_order(books, order(S.SEIZED, S.INTERLOCUTORY_SOLD, BTC), actor="lea")
+    with pytest.raises(InvalidInput, match="SEIZED -> SOLD is not allowed"):
+        propose_order(books, order(S.SEIZED, S.SOLD, BTC), actor="lea")
     assert state(books) == before
 
 

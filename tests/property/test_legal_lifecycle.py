@@ -1,4 +1,5 @@
-"""Over any sequence of orders: units are conserved and reach a fund only through forfeiture."""
+"""Over any sequence of orders, sales among them: units are conserved, and reach a fund (as units
+or as a sale's proceeds) only through forfeiture."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from reserve.intake.legal import (
     order_problems,
 )
 
+S = LegalState
 DOC = hashlib.sha256(b"order").hexdigest()
 steps = st.lists(
     st.tuples(st.sampled_from(LegalState), st.sampled_from(LegalState), st.integers(0, 60)),
@@ -48,10 +50,17 @@ def test_no_order_sequence_breaks_conservation_or_skips_forfeiture(
         if order_problems(position, order, where="o"):
             continue  # refused orders change nothing
         position = position.after(order)
-        if to is LegalState.FORFEITED:
+        if to is S.FORFEITED:
             ever_forfeited += amount
         assert position.seized == sum(seized)
         assert all(units >= 0 for units in position.units.values())
         left = sum(position.held(state) for state in LEAVES_CUSTODY)
         assert position.in_custody + left == sum(seized)
-        assert position.held(LegalState.TRANSFERRED_TO_RESERVE) <= ever_forfeited
+        to_funds = position.held(S.TRANSFERRED_TO_RESERVE) + position.held(S.SOLD)
+        assert to_funds <= ever_forfeited  # units or proceeds reach a fund only once forfeited
+        assert position.sold == position.held(S.INTERLOCUTORY_SOLD) + position.held(S.SOLD)
+        assert sum(seized) == (
+            position.held(S.SEIZED) + position.held(S.RESTRAINED) + position.held(S.FORFEITED)
+            + position.held(S.TRANSFERRED_TO_RESERVE) + position.held(S.RETURNED)
+            + position.held(S.RESTITUTED) + position.sold
+        )  # fmt: skip

@@ -2,7 +2,8 @@
 
 Seized units sit in their case's custody accounts, in no fund. An order moves them between legal
 states once two legal officers other than its proposer approved it; executing a transfer to the
-reserve books a new lot in a fund at the given fair value, a return books units out of custody.
+reserve books a new lot in a fund at the given fair value, a return books units out of custody,
+a sale books its proceeds to the case's custody cash (interlocutory) or to a fund's cash.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from reserve.intake.cases import SeizedAsset, SeizureCase
 from reserve.intake.legal import LegalOrder, LegalState, RecordedOrder
 from reserve.intake.records import RecordKind
 from reserve.services import intake_cases as cases
+from reserve.services import intake_orders as orders
 from reserve.services.intake_import import import_records
 from reserve.services.ledger import list_assets
 
@@ -144,10 +146,12 @@ def show(ctx: typer.Context, number: CaseNumber, as_json: JsonFlag = False) -> N
             "asset": p.asset,
             "units": {s.value: format_units(n, p.decimals) for s, n in sorted(p.units.items())},
             "in_custody": format_units(p.in_custody, p.decimals),
+            "sold": format_units(p.sold, p.decimals),
             "custody_balance": format_units(p.custody_balance, p.decimals),
         }
         for p in view.positions
     ]
+    proceeds = format_units(view.proceeds_usd, decimals.get("USD", 2))
     seizures = [
         {
             "outpoint": s.outpoint,
@@ -158,7 +162,7 @@ def show(ctx: typer.Context, number: CaseNumber, as_json: JsonFlag = False) -> N
         }
         for s in view.seizures
     ]
-    orders = [
+    order_rows = [
         {
             **_order_row(o, decimals[o.order.asset]),
             "approvers": [a.approver for a in view.approvals.get(o.id, [])],
@@ -166,7 +170,15 @@ def show(ctx: typer.Context, number: CaseNumber, as_json: JsonFlag = False) -> N
         for o in view.orders
     ]
     if as_json:
-        emit_json({"case": number, "positions": positions, "seizures": seizures, "orders": orders})
+        emit_json(
+            {
+                "case": number,
+                "positions": positions,
+                "proceeds_usd": proceeds,
+                "seizures": seizures,
+                "orders": order_rows,
+            }
+        )
         return
     c = view.case
     out.print(f"case {c.number}: {c.agency}, {c.court}, opened {c.opened_on}", markup=False)
@@ -178,6 +190,8 @@ def show(ctx: typer.Context, number: CaseNumber, as_json: JsonFlag = False) -> N
         (p.asset, "custody balance", format_units(p.custody_balance, p.decimals))
         for p in view.positions
     ]
+    if view.proceeds_usd:
+        position_rows.append(("USD", "sale proceeds in custody", proceeds))
     table("Legal position", ("asset", "state", "units"), position_rows, right=("units",))
     table(
         "Seizures",
@@ -191,7 +205,7 @@ def show(ctx: typer.Context, number: CaseNumber, as_json: JsonFlag = False) -> N
         (
             (str(o["id"]), o["asset"], o["amount"], o["from_state"], o["to_state"],
              o["reference"], ", ".join(o["approvers"]), o["status"])
-            for o in orders
+            for o in order_rows
         ),
         right=("id", "amount"),
     )  # fmt: skip
@@ -267,10 +281,10 @@ def propose(
         reference, _day(issued, "--issued"), digest, cli.actor, frozenset(),
         tuple(recipient or ()),
     )  # fmt: skip
-    recorded = cases.propose_order(reserve, order, actor=cli.actor)
+    recorded = orders.propose_order(reserve, order, actor=cli.actor)
     out.print(
         f"order {recorded.id}: {from_state} -> {to_state} in case {number}, "
-        f"awaiting {cases.LEGAL_TRANSITION.quorum} approvals",
+        f"awaiting {orders.LEGAL_TRANSITION.quorum} approvals",
         markup=False,
     )
 
@@ -282,7 +296,7 @@ def approve(ctx: typer.Context, order_id: OrderId) -> None:
     Example: `reserve --as leo intake case approve 3`
     """
     cli = state(ctx)
-    approval = cases.approve_order(cli.reserve(), order_id, actor=cli.actor)
+    approval = orders.approve_order(cli.reserve(), order_id, actor=cli.actor)
     out.print(f"order {order_id} approved by {approval.approver}", markup=False)
 
 
@@ -290,20 +304,40 @@ def approve(ctx: typer.Context, order_id: OrderId) -> None:
 def execute(
     ctx: typer.Context,
     order_id: OrderId,
-    fund: Annotated[str | None, typer.Option("--fund", help="Receiving fund, e.g. SFDA.")] = None,
+    fund: Annotated[
+        str | None, typer.Option("--fund", help="Receiving fund (transfer, sale after forfeiture).")
+    ] = None,
     account: Annotated[
         str | None, typer.Option("--account", help="The fund's receiving asset account.")
     ] = None,
     usd: Annotated[str | None, typer.Option("--usd", help="Fair value in USD.")] = None,
     kzt: Annotated[str | None, typer.Option("--kzt", help="Fair value in KZT.")] = None,
+    venue: Annotated[
+        str | None, typer.Option("--venue", help="Sale: the licensed venue, e.g. AIX.")
+    ] = None,
+    sale_ref: Annotated[
+        str | None, typer.Option("--sale-ref", help="Sale: the venue's trade id.")
+    ] = None,
+    price_usd: Annotated[
+        str | None, typer.Option("--price-usd", help="Sale: USD per whole unit.")
+    ] = None,
+    fee_usd: Annotated[
+        str | None, typer.Option("--fee-usd", help="Sale: the venue's fee in USD (0 if none).")
+    ] = None,
 ) -> None:
-    """Execute an approved order; a transfer to the reserve names the fund, account and value.
+    """Execute an approved order. A transfer to the reserve names the fund, account and value;
+    a sale names the venue, its trade id, the price and the fee, and after forfeiture the fund.
 
-    Example: `reserve --as lea intake case execute 4 --fund SFDA --account
-    Assets:Reserve:SFDA:BTC:vault-astana-1 --usd 875000 --kzt 393750000`
+    Example (transfer): `reserve --as lea intake case execute 4 --fund SFDA
+    --account Assets:Reserve:SFDA:BTC:vault-astana-1 --usd 875000 --kzt 393750000`
+
+    Example (sale): `reserve --as lea intake case execute 5 --venue AIX
+    --sale-ref AIX-T-88412 --price-usd 64250.50 --fee-usd 120.00`
+    (after a forfeiture add `--fund SFDA`: the proceeds go to that fund's cash;
+    before it they stay with the case, in its custody cash)
     """
     cli = state(ctx)
-    done = cases.execute_order(
+    done = orders.execute_order(
         cli.reserve(),
         order_id,
         actor=cli.actor,
@@ -311,6 +345,10 @@ def execute(
         fund_account=account,
         fair_value_usd=_money(usd, "--usd"),
         fair_value_kzt=_money(kzt, "--kzt"),
+        venue=venue,
+        sale_ref=sale_ref,
+        price_usd=_money(price_usd, "--price-usd"),
+        fee_usd=_money(fee_usd, "--fee-usd"),
     )
     booked = "" if done.entry_seq is None else f"; entry {done.entry_seq}"
     out.print(f"order {order_id} executed: {done.to_state}{booked}", markup=False)

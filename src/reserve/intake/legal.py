@@ -6,6 +6,8 @@ until an order moves them. A case's units of one asset form a ``LegalPosition`` 
 many are in each state; an order moves an amount from one state to another, and only along
 ``TRANSITIONS``. Units reach a fund only as ``TRANSFERRED_TO_RESERVE``, and only from
 ``FORFEITED``: no sequence of orders can put seized units into a fund without a forfeiture.
+A sale turns units into cash: an interlocutory sale (before any forfeiture) keeps the proceeds
+with the case, under the same hold; a sale after forfeiture pays them to a fund.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ UNDER_HOLD: Final = frozenset({S.SEIZED, S.RESTRAINED, S.FORFEITED})
 """States whose units still sit in the case's custody accounts and move only by order."""
 LEAVES_CUSTODY: Final = frozenset(TRANSITIONS) - UNDER_HOLD
 """States reached by an outbound movement: to a fund, to owners or victims, or to a buyer."""
+SALES: Final = frozenset({S.INTERLOCUTORY_SOLD, S.SOLD})
+"""States whose units went to a buyer through a licensed venue, for cash."""
 
 SHA256_HEX: Final = re.compile(r"^[0-9a-f]{64}$")
 MIN_APPROVERS: Final = 2
@@ -87,6 +91,10 @@ class LegalPosition:
     @property
     def in_custody(self) -> int:
         return sum(self.held(state) for state in UNDER_HOLD)
+
+    @property
+    def sold(self) -> int:
+        return sum(self.held(state) for state in SALES)
 
     def with_seizure(self, amount: int) -> LegalPosition:
         return self._moved({S.SEIZED: amount})
@@ -182,6 +190,11 @@ class RecordedOrder:
     @property
     def status(self) -> str:
         return "PROPOSED" if self.executed_at is None else "EXECUTED"
+
+
+def order_subject(order_id: int) -> str:
+    """What approvals of an order name as their subject, and its execution's entry as its key."""
+    return f"legal-order:{order_id}"
 
 
 def order_request(order: LegalOrder) -> dict[str, str]:
