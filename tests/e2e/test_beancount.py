@@ -302,7 +302,7 @@ def cross_check(reserve: Reserve, path: Path, mode: BookingMode) -> Replay:
 def test_demo_story_agrees_with_beancount(
     sqlite_reserve: Reserve, tmp_path: Path, mode: BookingMode
 ) -> None:
-    run_story(sqlite_reserve, actor="test")
+    run_story(sqlite_reserve)
     seen = cross_check(sqlite_reserve, export(sqlite_reserve, tmp_path / "demo.bean", mode), mode)
     # The consolidation relieves two lots seized the same day: a tie FIFO settles by arrival.
     assert seen.tied_reliefs >= 1
@@ -544,7 +544,7 @@ def _one_base_unit_further(units: str) -> str:
 def test_bean_check_rejects_a_changed_leg(
     sqlite_reserve: Reserve, tmp_path: Path, mode: BookingMode
 ) -> None:
-    run_story(sqlite_reserve, actor="test")
+    run_story(sqlite_reserve)
     path = export(sqlite_reserve, tmp_path / "demo.bean", mode)
     assert bean_check(path).returncode == 0
     # One satoshi more network fee on one leg: the entry no longer balances.
@@ -567,16 +567,16 @@ def test_bean_check_rejects_a_changed_leg(
 def test_balance_assertions_catch_one_base_unit(
     sqlite_reserve: Reserve, tmp_path: Path, mode: BookingMode
 ) -> None:
-    """Both legs of the mining entry one satoshi larger: the entry still balances, and only
-    the exact ``~ 0`` balance assertions notice."""
-    run_story(sqlite_reserve, actor="test")
+    """A lot's two legs in the mining entry one satoshi larger: the entry still balances, and
+    only the exact ``~ 0`` balance assertions notice."""
+    run_story(sqlite_reserve)
     path = export(sqlite_reserve, tmp_path / "demo.bean", mode)
     text = path.read_text(encoding="utf-8")
     block = next(b for b in text.split("\n\n") if '"mining"' in b)
     legs = re.findall(r"^  \S+  (-?\S+) BTC ", block, re.MULTILINE)
-    assert len(legs) == 2
+    assert len(legs) == 4  # the for-sale and the retained lot, each with its income leg
     changed = block
-    for units in legs:
+    for units in (legs[0], f"-{legs[0]}"):  # the for-sale lot and its own income leg
         changed = changed.replace(f"  {units} BTC", f"  {_one_base_unit_further(units)} BTC", 1)
     assert changed != block
     tampered = tmp_path / "tampered.bean"
@@ -589,7 +589,7 @@ def test_balance_assertions_catch_one_base_unit(
 
 
 def test_balance_assertion_is_exact_to_one_wei(sqlite_reserve: Reserve, tmp_path: Path) -> None:
-    run_story(sqlite_reserve, actor="test")
+    run_story(sqlite_reserve)
     path = export(sqlite_reserve, tmp_path / "demo.bean", BookingMode.EXPLICIT)
     text = path.read_text(encoding="utf-8")
     line = next(
@@ -648,7 +648,7 @@ def test_lot_comparison_sees_a_fifo_pick_that_bean_check_cannot(
 def test_cli_export_with_fifo_booking(
     sqlite_reserve: Reserve, sqlite_url: str, tmp_path: Path
 ) -> None:
-    run_story(sqlite_reserve, actor="test")
+    run_story(sqlite_reserve)
     out = tmp_path / "books.beancount"
     argv = ["--db", sqlite_url, "ledger", "export", "--format", "beancount", "-o", str(out)]
     assert run([*argv, "--booking", "fifo"]) == 0

@@ -110,7 +110,7 @@ def test_json_files_and_unsupported_kinds(cli: Cli) -> None:
     assert (code, out.strip()) == (0, "cases.json: 1 cases rows, 1 new")
     code, _, err = cli.load("mining.csv", "operation,period\n", "mining")
     assert code == 2
-    assert "mining files are not imported yet" in err
+    assert "the file holds no row" in err
     code, _, err = cli.load("broken.json", "[{", "cases")
     assert code == 2
     assert "file broken.json: line 1: malformed JSON" in err

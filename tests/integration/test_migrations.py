@@ -45,3 +45,19 @@ def test_a_schema_newer_than_the_code_is_refused(
     assert run(["--db", sqlite_url, "ledger", "verify"]) == 1
     assert "newer than this version knows" in capsys.readouterr().err
     engine.dispose()
+
+
+def test_the_migrations_build_exactly_the_declared_schema(database_url: str) -> None:
+    """Tables, columns, keys and indexes from Alembic match ``storage/tables.py``."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from reserve.storage.tables import metadata
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        differences = compare_metadata(context, metadata)
+    engine.dispose()
+    assert differences == []

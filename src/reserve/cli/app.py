@@ -71,7 +71,7 @@ def demo(
     """
     from reserve.cli.demo import run_demo
 
-    run_demo(workdir, actor=state(ctx).actor)
+    run_demo(workdir)
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -88,13 +88,14 @@ def parse_records(
     rows: Sequence[tuple[str, Mapping[str, Any]]],
     *,
     decimals: Mapping[str, int],
-    mined_asset: str = "BTC",
+    asset_of_operation: Mapping[str, str] | None = None,
     asset_of_order: Mapping[str, str] | None = None,
 ) -> list[Record]:
     """Records of ``kind`` from labelled rows; every problem of every row, or none.
 
-    ``decimals`` gives each asset's decimals; mining amounts are in ``mined_asset``, fill
-    quantities in the asset of their order (``asset_of_order``).
+    ``decimals`` gives each asset's decimals; mining amounts are in the asset their operation
+    mines (``asset_of_operation``, BTC when not given), fill quantities in the asset of their
+    order (``asset_of_order``).
     """
     records: list[Record] = []
     problems: list[Problem] = []
@@ -104,7 +105,7 @@ def parse_records(
         for column in sorted(COLUMNS[kind] - OPTIONAL - set(row)):
             reader.bad(column, "is required")
         if not reader.problems:
-            record = _PARSERS[kind](reader, row, decimals, mined_asset, asset_of_order or {})
+            record = _PARSERS[kind](reader, row, decimals, asset_of_operation, asset_of_order or {})
             if record is not None and not reader.problems:
                 records.append(record)
         problems += reader.problems
@@ -158,8 +159,18 @@ def _vout(r: FieldReader, value: Any) -> int | None:
 
 
 def _mining(
-    r: FieldReader, row: Mapping[str, Any], decimals: Mapping[str, int], mined: str, _: Any
+    r: FieldReader,
+    row: Mapping[str, Any],
+    decimals: Mapping[str, int],
+    asset_of_operation: Mapping[str, str] | None,
+    _: Any,
 ) -> Record | None:
+    operation = r.required(row, "operation")
+    mined = "BTC" if asset_of_operation is None else asset_of_operation.get(operation)
+    if mined is None:
+        if operation:
+            r.bad("operation", f"unknown mining operation {operation!r}")
+        return None
     period = r.required(row, "period")
     if period and not PERIOD.match(period):
         r.bad("period", f"{period!r} is not a month written YYYY-MM")
@@ -171,7 +182,7 @@ def _mining(
     if bad_txids:
         r.bad("payout_txids", f"{bad_txids[0]!r} is not a 64-hex transaction id")
     return MiningOutput(
-        operation=r.required(row, "operation"),
+        operation=operation,
         period=period,
         amount=amount,
         payout_txids=txids,
@@ -193,7 +204,7 @@ def _fill(
     r: FieldReader,
     row: Mapping[str, Any],
     decimals: Mapping[str, int],
-    _mined: str,
+    _operations: Any,
     asset_of_order: Mapping[str, str],
 ) -> Record | None:
     order_id = r.required(row, "order_id")
