@@ -58,7 +58,7 @@ class Cli:
 
     def seize(self, case: str, amount: str, vout: str = "0") -> tuple[int, str, str]:
         return self(
-            "ida", "intake", "case", "seize", case, "--chain", "bitcoin", "--asset", "BTC",
+            "intake9", "intake", "case", "seize", case, "--chain", "bitcoin", "--asset", "BTC",
             "--amount", amount, "--txid", TXID, "--vout", vout, "--from", "bc1qsrc",
             "--to", "bc1qdst", "--at", "2024-03-05T12:00:00+00:00", "--usd", "330000",
             "--kzt", "148500000",
@@ -68,14 +68,14 @@ class Cli:
         doc = self.folder / "order.pdf"
         doc.write_bytes(b"%PDF order 12/2024")
         return self.ok(
-            "lea", "intake", "case", "propose", "2024-001", "--asset", "BTC", "--amount", amount,
+            "legal7", "intake", "case", "propose", "2024-001", "--asset", "BTC", "--amount", amount,
             "--from", frm, "--to", to, "--reference", "12/2024", "--issued", "2024-06-01",
             "--document", str(doc), *extra,
         )  # fmt: skip
 
     def approved(self, frm: str, to: str, amount: str, *extra: str) -> str:
         order_id = self.propose(frm, to, amount, *extra).split(":")[0].split()[-1]
-        for approver in ("leo", "lin"):
+        for approver in ("legal8", "legal9"):
             self.ok(approver, "intake", "case", "approve", order_id)
         return order_id
 
@@ -88,15 +88,26 @@ def cli(sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     c.ok(
         "setup", "users", "add", "root", "--name", "Root", "--unit", "HQ", "--role", "administrator"
     )
-    c.ok("root", "users", "add", "ida", "--name", "Ida", "--unit", "HQ", "--role", "intake-officer")
-    for name in ("lea", "leo", "lin"):
+    c.ok(
+        "root",
+        "users",
+        "add",
+        "intake9",
+        "--name",
+        "Intake officer",
+        "--unit",
+        "HQ",
+        "--role",
+        "intake-officer",
+    )
+    for name in ("legal7", "legal8", "legal9"):
         c.ok(
             "root", "users", "add", name, "--name", name, "--unit", "HQ", "--role", "legal-officer"
         )
     for number in ("2024-001", "2024-002"):
         c.ok(
-            "ida", "intake", "case", "open", number, "--agency", "AFM", "--court", "Astana Court",
-            "--on", "2024-03-01",
+            "intake9", "intake", "case", "open", number, "--agency", "AFM",
+            "--court", "Astana Court", "--on", "2024-03-01",
         )  # fmt: skip
     code, _out, err = c.seize("2024-001", "5")
     assert code == 0, err
@@ -128,14 +139,14 @@ def test_seized_units_stay_custodial(cli: Cli) -> None:
 
 def test_forfeiture_transfer_and_partial_return(cli: Cli) -> None:
     forfeit = cli.approved("SEIZED", "FORFEITED", "3")
-    assert "FORFEITED" in cli.ok("lea", "intake", "case", "execute", forfeit)
+    assert "FORFEITED" in cli.ok("legal7", "intake", "case", "execute", forfeit)
     transfer = cli.approved("FORFEITED", "TRANSFERRED_TO_RESERVE", "3")
     cli.ok(
-        "lea", "intake", "case", "execute", transfer, "--fund", "SFDA", "--account", VAULT,
+        "legal7", "intake", "case", "execute", transfer, "--fund", "SFDA", "--account", VAULT,
         "--usd", "210000.00", "--kzt", "94500000.00",
     )  # fmt: skip
     returned = cli.approved("SEIZED", "RETURNED", "1.5", "--recipient", "Victim One")
-    cli.ok("lea", "intake", "case", "execute", returned)
+    cli.ok("legal7", "intake", "case", "execute", returned)
     holdings = {(h["book"], h["amount"]) for h in cli.json("ledger", "holdings")}
     assert holdings == {
         ("SFDA", "3.00000000"),
@@ -167,20 +178,20 @@ def test_bad_transitions_and_approvals_are_refused(cli: Cli, tmp_path: Path) -> 
     ]  # fmt: skip
     cli.refused(
         "SEIZED -> TRANSFERRED_TO_RESERVE is not allowed",
-        "lea", *propose, "--amount", "1", "--from", "SEIZED", "--to", "TRANSFERRED_TO_RESERVE",
+        "legal7", *propose, "--amount", "1", "--from", "SEIZED", "--to", "TRANSFERRED_TO_RESERVE",
     )  # fmt: skip
     cli.refused(
         "500000001 units are not SEIZED: the case holds 500000000 in that state",
-        "lea", *propose, "--amount", "5.00000001", "--from", "SEIZED", "--to", "FORFEITED",
+        "legal7", *propose, "--amount", "5.00000001", "--from", "SEIZED", "--to", "FORFEITED",
     )  # fmt: skip
     order_id = cli.propose("SEIZED", "FORFEITED", "5").split(":")[0].split()[-1]
     cli.refused(
-        "lea proposed the request and cannot approve it", "lea", "intake", "case", "approve",
+        "legal7 proposed the request and cannot approve it", "legal7", "intake", "case", "approve",
         order_id,
     )  # fmt: skip
-    cli.ok("leo", "intake", "case", "approve", order_id)
+    cli.ok("legal8", "intake", "case", "approve", order_id)
     cli.refused(
-        "1 valid approval(s); rule legal-transition needs 2", "lea", "intake", "case", "execute",
+        "1 valid approval(s); rule legal-transition needs 2", "legal7", "intake", "case", "execute",
         order_id,
     )  # fmt: skip
 
@@ -220,11 +231,11 @@ def test_an_interlocutory_sale_and_its_refusals(cli: Cli) -> None:
     sale = cli.approved("SEIZED", "INTERLOCUTORY_SOLD", "1")
     execute = ["intake", "case", "execute", sale, "--sale-ref", "AIX-T-1", "--price-usd"]
     cli.refused(
-        "venue: 'NOWHERE' is not a licensed venue", "lea", *execute, "64250.50", "--fee-usd",
+        "venue: 'NOWHERE' is not a licensed venue", "legal7", *execute, "64250.50", "--fee-usd",
         "120", "--venue", "NOWHERE",
     )  # fmt: skip
-    cli.refused("--price-usd: 'lots' is not a decimal number", "lea", *execute, "lots")
-    done = cli.ok("lea", *execute, "64250.50", "--fee-usd", "120", "--venue", "AIX")
+    cli.refused("--price-usd: 'lots' is not a decimal number", "legal7", *execute, "lots")
+    done = cli.ok("legal7", *execute, "64250.50", "--fee-usd", "120", "--venue", "AIX")
     assert "INTERLOCUTORY_SOLD; entry" in done
     shown = cli.json("intake", "case", "show", "2024-001")
     assert shown["positions"][0]["units"] == {

@@ -75,11 +75,11 @@ def test_the_first_user_must_be_an_administrator(
 ) -> None:
     c = Cli(sqlite_url, tmp_path, capsys)
     assert c("setup", "users", "units", "add", "HQ", "--name", "Head office")[0] == 0
-    code, _, err = c("setup", "users", "add", "ida", "--name", "Ida", "--unit", "HQ",
+    code, _, err = c("setup", "users", "add", "intake9", "--name", "Intake officer", "--unit", "HQ",
                      "--role", "intake-officer")  # fmt: skip
     assert code == 2
     assert err.strip() == (
-        "error: user ida: roles: the first user must be an active administrator, who then "
+        "error: user intake9: roles: the first user must be an active administrator, who then "
         "registers everyone else"
     )
     assert c.json("users", "list") == []
@@ -117,14 +117,14 @@ def test_an_administrator_manages_users_and_every_change_is_audited(cli: Cli) ->
 
 
 def test_a_user_who_is_not_an_administrator_cannot_add_users(cli: Cli) -> None:
-    assert cli("root", "users", "add", "ida", "--name", "Ida", "--unit", "HQ",
+    assert cli("root", "users", "add", "intake9", "--name", "Intake officer", "--unit", "HQ",
                "--role", "intake-officer")[0] == 0  # fmt: skip
     before = cli.state()
-    code, _, err = cli("ida", "users", "add", "eve", "--name", "Eve", "--unit", "HQ",
+    code, _, err = cli("intake9", "users", "add", "auditor9", "--name", "Auditor", "--unit", "HQ",
                        "--role", "administrator")  # fmt: skip
     assert code == 2
     assert err.strip() == (
-        "error: actor: --as: ida is not an administrator; only administrators manage users"
+        "error: actor: --as: intake9 is not an administrator; only administrators manage users"
     )
     assert cli.state() == before
 
@@ -133,15 +133,15 @@ def test_a_user_who_is_not_an_administrator_cannot_add_users(cli: Cli) -> None:
     ("actor", "reason"),
     [
         ("nobody", "'nobody' is not a registered user; act as an active user"),
-        ("ida", "ida is deactivated and can no longer act"),
+        ("intake9", "intake9 is deactivated and can no longer act"),
     ],
 )
 def test_an_unknown_or_inactive_actor_exits_2_and_writes_nothing(
     cli: Cli, actor: str, reason: str
 ) -> None:
-    assert cli("root", "users", "add", "ida", "--name", "Ida", "--unit", "HQ",
+    assert cli("root", "users", "add", "intake9", "--name", "Intake officer", "--unit", "HQ",
                "--role", "intake-officer")[0] == 0  # fmt: skip
-    assert cli("root", "users", "deactivate", "ida")[0] == 0
+    assert cli("root", "users", "deactivate", "intake9")[0] == 0
     before = cli.state()
     attempts = [
         lambda: cli.post(actor, MINED_JSON),
@@ -158,14 +158,14 @@ def test_an_unknown_or_inactive_actor_exits_2_and_writes_nothing(
 
 
 def test_ledger_posts_are_audited(cli: Cli) -> None:
-    assert cli("root", "users", "add", "ida", "--name", "Ida", "--unit", "HQ",
+    assert cli("root", "users", "add", "intake9", "--name", "Intake officer", "--unit", "HQ",
                "--role", "intake-officer")[0] == 0  # fmt: skip
-    code, _, err = cli.post("ida", MINED_JSON)
+    code, _, err = cli.post("intake9", MINED_JSON)
     assert code == 0, err
     [record] = cli.json("audit", "list", "--limit", "1")
-    chain = json.loads(cli("ida", "ledger", "verify", "--json")[1])
+    chain = json.loads(cli("intake9", "ledger", "verify", "--json")[1])
     assert (record["actor"], record["action"], record["subject"]) == (
-        "ida",
+        "intake9",
         "ledger.post",
         "ledger",
     )
@@ -175,7 +175,7 @@ def test_ledger_posts_are_audited(cli: Cli) -> None:
         "entries": "1",
         "head": chain["head"],
     }
-    assert cli.post("ida", MINED_JSON)[0] == 0  # a replay posts nothing and records nothing
+    assert cli.post("intake9", MINED_JSON)[0] == 0  # a replay posts nothing and records nothing
     assert cli.json("audit", "list", "--limit", "1") == [record]
 
 

@@ -67,8 +67,12 @@ def staffed(reserve: Reserve) -> Reserve:
     add_unit(reserve, OrgUnit("HQ", "Head office"), actor="setup")
     add_unit(reserve, OrgUnit("LEGAL", "Legal department"), actor="setup")
     add_user(reserve, User("root", "Root", "HQ", frozenset({Role.ADMINISTRATOR})), actor="setup")
-    add_user(reserve, User("ida", "Ida", "HQ", frozenset({Role.INTAKE_OFFICER})), actor="root")
-    for name in ("lea", "leo", "lin"):
+    add_user(
+        reserve,
+        User("intake9", "Intake officer", "HQ", frozenset({Role.INTAKE_OFFICER})),
+        actor="root",
+    )
+    for name in ("legal7", "legal8", "legal9"):
         add_user(reserve, User(name, name, "LEGAL", frozenset({Role.LEGAL_OFFICER})), actor="root")
     return reserve
 
@@ -77,17 +81,21 @@ def staffed(reserve: Reserve) -> Reserve:
 def books(reserve: Reserve) -> Reserve:
     """Staff, one case with 5 BTC seized."""
     staffed(reserve)
-    open_case(reserve, CASE, actor="ida")
+    open_case(reserve, CASE, actor="intake9")
     record_seizure(
-        reserve, seized(), fair_value_usd=Decimal(330000), fair_value_kzt=Decimal(1), actor="ida"
+        reserve,
+        seized(),
+        fair_value_usd=Decimal(330000),
+        fair_value_kzt=Decimal(1),
+        actor="intake9",
     )
     return reserve
 
 
 def approved(reserve: Reserve, draft: LegalOrder) -> int:
-    recorded = propose_order(reserve, draft, actor="lea")
-    approve_order(reserve, recorded.id, actor="leo")
-    approve_order(reserve, recorded.id, actor="lin")
+    recorded = propose_order(reserve, draft, actor="legal7")
+    approve_order(reserve, recorded.id, actor="legal8")
+    approve_order(reserve, recorded.id, actor="legal9")
     return recorded.id
 
 
@@ -129,7 +137,7 @@ def test_a_seizure_lands_in_the_cases_custody_never_in_a_fund(books: Reserve) ->
 def test_replaying_a_seizure_returns_the_first(books: Reserve) -> None:
     before = state(books)
     again = record_seizure(
-        books, seized(), fair_value_usd=Decimal(330000), fair_value_kzt=Decimal(1), actor="ida"
+        books, seized(), fair_value_usd=Decimal(330000), fair_value_kzt=Decimal(1), actor="intake9"
     )
     assert not again.created
     assert state(books) == before
@@ -139,20 +147,20 @@ def test_replaying_a_seizure_returns_the_first(books: Reserve) -> None:
             seized(4 * BTC),
             fair_value_usd=Decimal(1),
             fair_value_kzt=Decimal(1),
-            actor="ida",
+            actor="intake9",
         )
     assert state(books) == before
 
 
 def test_the_same_txid_in_two_cases_is_refused(books: Reserve) -> None:
-    open_case(books, OTHER, actor="ida")
+    open_case(books, OTHER, actor="intake9")
     before = state(books)
     with pytest.raises(
         Conflict, match=f"seizure {TXID}:1: txid: already recorded in case 2024-001"
     ):
         record_seizure(
             books, seized(case=OTHER.number), fair_value_usd=Decimal(1), fair_value_kzt=Decimal(1),
-            actor="ida",
+            actor="intake9",
         )  # fmt: skip
     assert state(books) == before
 
@@ -180,16 +188,20 @@ def test_seizures_need_an_open_case_and_an_intake_officer(books: Reserve) -> Non
     with pytest.raises(NotFound, match="'2024-009' is not an open case"):
         record_seizure(
             books, seized(case="2024-009", vout=2), fair_value_usd=Decimal(1),
-            fair_value_kzt=Decimal(1), actor="ida",
+            fair_value_kzt=Decimal(1), actor="intake9",
         )  # fmt: skip
-    with pytest.raises(InvalidInput, match="lea cannot act: recording a seizure needs"):
+    with pytest.raises(InvalidInput, match="legal7 cannot act: recording a seizure needs"):
         record_seizure(
-            books, seized(vout=3), fair_value_usd=Decimal(1), fair_value_kzt=Decimal(1), actor="lea"
+            books,
+            seized(vout=3),
+            fair_value_usd=Decimal(1),
+            fair_value_kzt=Decimal(1),
+            actor="legal7",
         )
     with pytest.raises(InvalidInput, match="txid: 'nope' is not a 64-hex transaction id"):
         record_seizure(
             books, replace(seized(vout=4), txid="nope"), fair_value_usd=Decimal(1),
-            fair_value_kzt=Decimal(1), actor="ida",
+            fair_value_kzt=Decimal(1), actor="intake9",
         )  # fmt: skip
     assert state(books) == before
 
@@ -197,13 +209,13 @@ def test_seizures_need_an_open_case_and_an_intake_officer(books: Reserve) -> Non
 def test_forfeiture_then_transfer_moves_the_units_into_the_fund_at_fair_value(
     books: Reserve,
 ) -> None:
-    execute_order(books, approved(books, order(S.SEIZED, S.FORFEITED, 5 * BTC)), actor="lea")
+    execute_order(books, approved(books, order(S.SEIZED, S.FORFEITED, 5 * BTC)), actor="legal7")
     assert units(books) == {S.FORFEITED: 5 * BTC}
     assert [b.account for b in balances(books, account_prefix="Assets")] == [CUSTODY]
     later = {"issued_on": date(2024, 6, 20), "reference": "12/2024-T"}
     transfer = approved(books, order(S.FORFEITED, S.TRANSFERRED_TO_RESERVE, 5 * BTC, **later))
     done = execute_order(
-        books, transfer, actor="leo", fund="SFDA", fund_account=VAULT,
+        books, transfer, actor="legal8", fund="SFDA", fund_account=VAULT,
         fair_value_usd=Decimal("350000.00"), fair_value_kzt=Decimal("157500000.00"),
     )  # fmt: skip
     assert done.entry_seq is not None
@@ -226,7 +238,7 @@ def test_forfeiture_then_transfer_moves_the_units_into_the_fund_at_fair_value(
 
 def test_a_partial_return_goes_to_named_recipients(books: Reserve) -> None:
     ret = approved(books, order(S.SEIZED, S.RETURNED, 2 * BTC, recipients=("Victim One",)))
-    done = execute_order(books, ret, actor="lea")
+    done = execute_order(books, ret, actor="legal7")
     assert units(books) == {S.SEIZED: 3 * BTC, S.RETURNED: 2 * BTC}
     assert [b.amount for b in balances(books, account_prefix="Assets")] == [3 * BTC]
     with books.reading() as uow:
@@ -241,59 +253,61 @@ def test_a_partial_return_goes_to_named_recipients(books: Reserve) -> None:
 def test_an_illegal_transition_is_refused(books: Reserve) -> None:
     before = state(books)
     with pytest.raises(InvalidInput, match="SEIZED -> TRANSFERRED_TO_RESERVE is not allowed"):
-        propose_order(books, order(S.SEIZED, S.TRANSFERRED_TO_RESERVE, BTC), actor="lea")
+        propose_order(books, order(S.SEIZED, S.TRANSFERRED_TO_RESERVE, BTC), actor="legal7")
     with pytest.raises(InvalidInput, match="SEIZED -> SOLD is not allowed"):
-        propose_order(books, order(S.SEIZED, S.SOLD, BTC), actor="lea")
+        propose_order(books, order(S.SEIZED, S.SOLD, BTC), actor="legal7")
     assert state(books) == before
 
 
 def test_one_approver_is_not_enough(books: Reserve) -> None:
-    proposed = propose_order(books, order(S.SEIZED, S.FORFEITED, BTC), actor="lea")
-    approve_order(books, proposed.id, actor="leo")
+    proposed = propose_order(books, order(S.SEIZED, S.FORFEITED, BTC), actor="legal7")
+    approve_order(books, proposed.id, actor="legal8")
     before = state(books)
     with pytest.raises(
         InvalidInput, match="1 valid approval\\(s\\); rule legal-transition needs 2"
     ):
-        execute_order(books, proposed.id, actor="lea")
+        execute_order(books, proposed.id, actor="legal7")
     assert state(books) == before
 
 
 def test_the_proposer_cannot_approve(books: Reserve) -> None:
-    proposed = propose_order(books, order(S.SEIZED, S.FORFEITED, BTC), actor="lea")
+    proposed = propose_order(books, order(S.SEIZED, S.FORFEITED, BTC), actor="legal7")
     before = state(books)
-    with pytest.raises(InvalidInput, match="lea proposed the request and cannot approve it"):
-        approve_order(books, proposed.id, actor="lea")
-    with pytest.raises(InvalidInput, match="ida holds none of the roles rule legal-transition"):
-        approve_order(books, proposed.id, actor="ida")
+    with pytest.raises(InvalidInput, match="legal7 proposed the request and cannot approve it"):
+        approve_order(books, proposed.id, actor="legal7")
+    with pytest.raises(InvalidInput, match="intake9 holds none of the roles rule legal-transition"):
+        approve_order(books, proposed.id, actor="intake9")
     assert state(books) == before
 
 
 def test_moving_more_than_the_state_holds_is_refused(books: Reserve) -> None:
     before = state(books)
     with pytest.raises(InvalidInput, match="600000000 units are not SEIZED: the case holds 5000"):
-        propose_order(books, order(S.SEIZED, S.RETURNED, 6 * BTC, recipients=("V",)), actor="lea")
+        propose_order(
+            books, order(S.SEIZED, S.RETURNED, 6 * BTC, recipients=("V",)), actor="legal7"
+        )
     assert state(books) == before
     first = approved(books, order(S.SEIZED, S.FORFEITED, 4 * BTC))
     second = approved(books, order(S.SEIZED, S.RESTRAINED, 2 * BTC))
-    execute_order(books, first, actor="lea")
+    execute_order(books, first, actor="legal7")
     before = state(books)
     with pytest.raises(InvalidInput, match="200000000 units are not SEIZED: the case holds 1000"):
-        execute_order(books, second, actor="lea")
+        execute_order(books, second, actor="legal7")
     assert state(books) == before
 
 
 def test_an_order_moves_no_more_than_it_covers(books: Reserve) -> None:
     forfeit = approved(books, order(S.SEIZED, S.FORFEITED, 5 * BTC))
-    execute_order(books, forfeit, actor="lea")
+    execute_order(books, forfeit, actor="legal7")
     transfer = approved(books, order(S.FORFEITED, S.TRANSFERRED_TO_RESERVE, 2 * BTC))
     execute_order(
-        books, transfer, actor="lea", fund="SFDA", fund_account=VAULT,
+        books, transfer, actor="legal7", fund="SFDA", fund_account=VAULT,
         fair_value_usd=Decimal(1), fair_value_kzt=Decimal(1),
     )  # fmt: skip
     before = state(books)
     with pytest.raises(InvalidInput, match=f"legal-order:{transfer}: status: was already executed"):
         execute_order(
-            books, transfer, actor="lea", fund="SFDA", fund_account=VAULT,
+            books, transfer, actor="legal7", fund="SFDA", fund_account=VAULT,
             fair_value_usd=Decimal(1), fair_value_kzt=Decimal(1),
         )  # fmt: skip
     assert state(books) == before
@@ -302,11 +316,11 @@ def test_an_order_moves_no_more_than_it_covers(books: Reserve) -> None:
 
 
 def test_a_transfer_needs_a_fund_account_and_a_fair_value(books: Reserve) -> None:
-    execute_order(books, approved(books, order(S.SEIZED, S.FORFEITED, BTC)), actor="lea")
+    execute_order(books, approved(books, order(S.SEIZED, S.FORFEITED, BTC)), actor="legal7")
     transfer = approved(books, order(S.FORFEITED, S.TRANSFERRED_TO_RESERVE, BTC))
     before = state(books)
     with pytest.raises(InvalidInput) as refused:
-        execute_order(books, transfer, actor="lea", fund="NOPE", fund_account=CUSTODY)
+        execute_order(books, transfer, actor="legal7", fund="NOPE", fund_account=CUSTODY)
     where = f"legal-order:{transfer}"
     assert {str(p) for p in refused.value.problems} >= {
         f"{where}: fund: unknown fund 'NOPE'",

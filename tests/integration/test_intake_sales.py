@@ -42,9 +42,13 @@ AIX: dict[str, Any] = {
 def with_case(reserve: Reserve) -> Reserve:
     """Staff, one case with 5 BTC seized."""
     staffed(reserve)
-    open_case(reserve, CASE, actor="ida")
+    open_case(reserve, CASE, actor="intake9")
     record_seizure(
-        reserve, seized(), fair_value_usd=Decimal(330000), fair_value_kzt=Decimal(1), actor="ida"
+        reserve,
+        seized(),
+        fair_value_usd=Decimal(330000),
+        fair_value_kzt=Decimal(1),
+        actor="intake9",
     )
     return reserve
 
@@ -74,7 +78,7 @@ def held(reserve: Reserve) -> dict[str, int]:
 
 def test_an_interlocutory_sale_keeps_the_proceeds_with_the_case(books: Reserve) -> None:
     sale = approved(books, order(S.SEIZED, S.INTERLOCUTORY_SOLD, 2 * BTC))
-    done = execute_order(books, sale, actor="lea", **AIX)
+    done = execute_order(books, sale, actor="legal7", **AIX)
     # 2 x 64,250.50 = 128,501.00 gross; less the 120.00 fee
     assert held(books) == {CUSTODY: 3 * BTC, CASH: 12_838_100}
     assert units(books) == {S.SEIZED: 3 * BTC, S.INTERLOCUTORY_SOLD: 2 * BTC}
@@ -116,7 +120,7 @@ def test_an_interlocutory_sale_keeps_the_proceeds_with_the_case(books: Reserve) 
 
 def test_the_proceeds_in_custody_cannot_leave_without_an_order(books: Reserve) -> None:
     execute_order(
-        books, approved(books, order(S.SEIZED, S.INTERLOCUTORY_SOLD, BTC)), actor="lea", **AIX
+        books, approved(books, order(S.SEIZED, S.INTERLOCUTORY_SOLD, BTC)), actor="legal7", **AIX
     )
     open_accounts(books, [Account(SFDA_CASH, "SFDA", date(2024, 1, 1))], actor="root")
     before = state(books)
@@ -130,10 +134,10 @@ def test_the_proceeds_in_custody_cannot_leave_without_an_order(books: Reserve) -
 
 
 def test_a_sale_after_forfeiture_pays_the_proceeds_into_the_fund(books: Reserve) -> None:
-    execute_order(books, approved(books, order(S.SEIZED, S.FORFEITED, 5 * BTC)), actor="lea")
+    execute_order(books, approved(books, order(S.SEIZED, S.FORFEITED, 5 * BTC)), actor="legal7")
     sale = approved(books, order(S.FORFEITED, S.SOLD, 3 * BTC, reference="12/2024-S"))
     done = execute_order(
-        books, sale, actor="leo", fund="SFDA", venue="ATAIX", sale_ref="AT-1",
+        books, sale, actor="legal8", fund="SFDA", venue="ATAIX", sale_ref="AT-1",
         price_usd=Decimal("60000"), fee_usd=Decimal("90.25"),
     )  # fmt: skip
     assert units(books) == {S.FORFEITED: 2 * BTC, S.SOLD: 3 * BTC}
@@ -164,13 +168,13 @@ def test_a_sale_needs_its_details_and_a_licensed_venue(books: Reserve) -> None:
     where = f"legal-order:{sale}"
     before = state(books)
     with pytest.raises(InvalidInput) as refused:
-        execute_order(books, sale, actor="lea")
+        execute_order(books, sale, actor="legal7")
     assert {(p.where, p.field) for p in refused.value.problems} == {
         (where, "venue"), (where, "sale_ref"), (where, "price_usd"), (where, "fee_usd"),
     }  # fmt: skip
     with pytest.raises(InvalidInput) as refused:
         execute_order(
-            books, sale, actor="lea", **{**AIX, "venue": "BINANCE", "fee_usd": Decimal("0.001")},
+            books, sale, actor="legal7", **{**AIX, "venue": "BINANCE", "fee_usd": Decimal("0.001")},
             fund="SFDA", fund_account=CUSTODY,
         )  # fmt: skip
     assert {str(p) for p in refused.value.problems} == {
@@ -180,20 +184,20 @@ def test_a_sale_needs_its_details_and_a_licensed_venue(books: Reserve) -> None:
         f"{where}: fund_account: an order to INTERLOCUTORY_SOLD does not use it",
     }
     with pytest.raises(InvalidInput, match=r"fee_usd: 70000 exceeds the gross proceeds 64250\.50"):
-        execute_order(books, sale, actor="lea", **{**AIX, "fee_usd": Decimal(70000)})
+        execute_order(books, sale, actor="legal7", **{**AIX, "fee_usd": Decimal(70000)})
     with pytest.raises(InvalidInput, match="price_usd: 0 is not a positive price"):
-        execute_order(books, sale, actor="lea", **{**AIX, "price_usd": Decimal(0)})
+        execute_order(books, sale, actor="legal7", **{**AIX, "price_usd": Decimal(0)})
     assert state(books) == before
 
 
 def test_a_sale_after_forfeiture_names_an_existing_fund(books: Reserve) -> None:
-    execute_order(books, approved(books, order(S.SEIZED, S.FORFEITED, 5 * BTC)), actor="lea")
+    execute_order(books, approved(books, order(S.SEIZED, S.FORFEITED, 5 * BTC)), actor="legal7")
     sale = approved(books, order(S.FORFEITED, S.SOLD, BTC))
     before = state(books)
     with pytest.raises(InvalidInput, match="fund: a sale after forfeiture names the fund"):
-        execute_order(books, sale, actor="lea", **AIX)
+        execute_order(books, sale, actor="legal7", **AIX)
     with pytest.raises(InvalidInput, match="fund: unknown fund 'NOPE'"):
-        execute_order(books, sale, actor="lea", fund="NOPE", **AIX)
+        execute_order(books, sale, actor="legal7", fund="NOPE", **AIX)
     assert state(books) == before
 
 
@@ -204,10 +208,10 @@ def test_selling_more_than_the_state_holds_or_a_trade_twice_is_refused(books: Re
     assert state(books) == before
     first = approved(books, order(S.SEIZED, S.INTERLOCUTORY_SOLD, 3 * BTC))
     second = approved(books, order(S.SEIZED, S.INTERLOCUTORY_SOLD, 3 * BTC))
-    execute_order(books, first, actor="lea", **AIX)
+    execute_order(books, first, actor="legal7", **AIX)
     before = state(books)
     with pytest.raises(InvalidInput) as refused:
-        execute_order(books, second, actor="lea", **AIX)
+        execute_order(books, second, actor="legal7", **AIX)
     assert {str(p) for p in refused.value.problems} == {
         f"legal-order:{second}: amount: 300000000 units are not SEIZED: the case holds "
         "200000000 in that state",
@@ -222,7 +226,7 @@ def test_an_unsold_order_takes_no_sale_details(books: Reserve) -> None:
     forfeit = approved(books, order(S.SEIZED, S.FORFEITED, BTC))
     before = state(books)
     with pytest.raises(InvalidInput, match="venue: an order to FORFEITED does not use it"):
-        execute_order(books, forfeit, actor="lea", venue="AIX")
+        execute_order(books, forfeit, actor="legal7", venue="AIX")
     assert state(books) == before
 
 
@@ -246,9 +250,9 @@ def test_a_venue_is_licensed_on_the_execution_day_or_not_at_all(
         with pytest.raises(
             InvalidInput, match="AIX is licensed from 2021-01-01 to 2025-12-31, not on 2026-01-15"
         ):
-            execute_order(reserve, sale, actor="lea", **AIX)
+            execute_order(reserve, sale, actor="legal7", **AIX)
         assert state(reserve) == before
-        execute_order(reserve, sale, actor="lea", **{**AIX, "venue": "ATAIX"})
+        execute_order(reserve, sale, actor="legal7", **{**AIX, "venue": "ATAIX"})
         assert units(reserve) == {S.SEIZED: 4 * BTC, S.INTERLOCUTORY_SOLD: BTC}
     finally:
         reserve.close()

@@ -61,8 +61,12 @@ AIX_SALE = ("AIX", Decimal(10**9), Decimal("0.01"))
 def staff(reserve: Reserve) -> None:
     add_unit(reserve, OrgUnit("HQ", "Head office"), actor="setup")
     add_user(reserve, User("root", "Root", "HQ", frozenset({Role.ADMINISTRATOR})), actor="setup")
-    add_user(reserve, User("ida", "Ida", "HQ", frozenset({Role.INTAKE_OFFICER})), actor="root")
-    for name in ("lea", "leo", "lin"):
+    add_user(
+        reserve,
+        User("intake9", "Intake officer", "HQ", frozenset({Role.INTAKE_OFFICER})),
+        actor="root",
+    )
+    for name in ("legal7", "legal8", "legal9"):
         add_user(reserve, User(name, name, "HQ", frozenset({Role.LEGAL_OFFICER})), actor="root")
 
 
@@ -124,12 +128,12 @@ def test_funds_hold_case_units_only_after_forfeiture_and_units_are_conserved(
         staff(reserve)
     number = f"P-{next(_cases)}"
     vault = f"Assets:Reserve:SFDA:BTC:{number}"
-    open_case(reserve, SeizureCase(number, "AFM", "Court", "", date(2024, 1, 1)), actor="ida")
+    open_case(reserve, SeizureCase(number, "AFM", "Court", "", date(2024, 1, 1)), actor="intake9")
     for i, amount in enumerate(seized):
         txid = hashlib.sha256(f"{number}:{i}".encode()).hexdigest()
         asset = SeizedAsset(number, "bitcoin", "BTC", amount, txid, 0, "a", "b", FIXED_NOW)
         record_seizure(
-            reserve, asset, fair_value_usd=Decimal(1), fair_value_kzt=Decimal(1), actor="ida"
+            reserve, asset, fair_value_usd=Decimal(1), fair_value_kzt=Decimal(1), actor="intake9"
         )
     funds_before = in_funds(reserve)  # earlier examples share the database
     expected = {S.INTERLOCUTORY_SOLD: 0, S.SOLD: 0}  # net proceeds in cents
@@ -138,12 +142,12 @@ def test_funds_hold_case_units_only_after_forfeiture_and_units_are_conserved(
             number, "BTC", amount, frm, to, "ref", date(2024, 6, 1), DOC, "", frozenset(), ("v",)
         )
         try:
-            order_id = propose_order(reserve, draft, actor="lea").id
-            for approver in ("leo", "lin")[:approvals]:
+            order_id = propose_order(reserve, draft, actor="legal7").id
+            for approver in ("legal8", "legal9")[:approvals]:
                 approve_order(reserve, order_id, actor=approver)
             if execute:
                 given = details(to, vault, f"{number}-{i}", sale)
-                execute_order(reserve, order_id, actor="lea", **given)
+                execute_order(reserve, order_id, actor="legal7", **given)
                 if to in expected:
                     expected[to] += net_cents(amount, sale[1], sale[2])
         except InvalidInput:

@@ -46,12 +46,16 @@ app.add_typer(intake_purchase.app, name="purchase")
 def import_file(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A .csv (with a header) or .json (a list) file.")],
-    kind: Annotated[RecordKind, typer.Option(help="What the file holds: cases or seizures.")],
+    kind: Annotated[
+        RecordKind,
+        typer.Option(help="What the file holds: cases, seizures, mining (reports) or fills."),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Import a case register or seizure records, all rows or none; re-importing changes nothing.
+    """Import case registers, seizure records, mining reports or fills, all rows or none;
+    re-importing changes nothing.
 
-    Example: `reserve --as intake1 intake import seizures.csv --kind seizures`
+    Example: `reserve --as intake1 intake import mining-2024.csv --kind mining`
     """
     cli = state(ctx)
     result = import_records(cli.reserve(), kind, read_rows(file), actor=cli.actor)
@@ -96,7 +100,7 @@ def open_case(
 ) -> None:
     """Open a seizure case (an intake officer acts).
 
-    Example: `reserve --as ida intake case open 2024-001 --agency AFM --court "Astana City
+    Example: `reserve --as intake1 intake case open 2024-001 --agency AFM --court "Astana City
     Court" --on 2024-03-01 --description "Darknet market"`
     """
     cli = state(ctx)
@@ -228,7 +232,7 @@ def seize(
 ) -> None:
     """Record a seizure; its units land in the case's custody account (replays are no-ops).
 
-    Example: `reserve --as ida intake case seize 2024-001 --chain bitcoin --asset BTC --amount
+    Example: `reserve --as intake1 intake case seize 2024-001 --chain bitcoin --asset BTC --amount
     12.5 --txid 4f1d...0b2d --vout 1 --from bc1q... --to bc1q... --at 2024-03-05T12:00:00+00:00
     --usd 812500 --kzt 365625000`
     """
@@ -265,7 +269,7 @@ def propose(
 ) -> None:
     """Propose a legal transition under a court order (a legal officer acts); two others approve.
 
-    Example: `reserve --as lea intake case propose 2024-001 --asset BTC --amount 12.5 --from
+    Example: `reserve --as legal1 intake case propose 2024-001 --asset BTC --amount 12.5 --from
     SEIZED --to FORFEITED --reference 12/2024 --issued 2024-06-01 --document order.pdf`
     """
     cli = state(ctx)
@@ -293,7 +297,7 @@ def propose(
 def approve(ctx: typer.Context, order_id: OrderId) -> None:
     """Approve an order exactly as proposed (not its proposer; legal officers or administrators).
 
-    Example: `reserve --as leo intake case approve 3`
+    Example: `reserve --as legal2 intake case approve 3`
     """
     cli = state(ctx)
     approval = orders.approve_order(cli.reserve(), order_id, actor=cli.actor)
@@ -328,10 +332,10 @@ def execute(
     """Execute an approved order. A transfer to the reserve names the fund, account and value;
     a sale names the venue, its trade id, the price and the fee, and after forfeiture the fund.
 
-    Example (transfer): `reserve --as lea intake case execute 4 --fund SFDA
+    Example (transfer): `reserve --as legal1 intake case execute 4 --fund SFDA
     --account Assets:Reserve:SFDA:BTC:vault-astana-1 --usd 875000 --kzt 393750000`
 
-    Example (sale): `reserve --as lea intake case execute 5 --venue AIX
+    Example (sale): `reserve --as legal1 intake case execute 5 --venue AIX
     --sale-ref AIX-T-88412 --price-usd 64250.50 --fee-usd 120.00`
     (after a forfeiture add `--fund SFDA`: the proceeds go to that fund's cash;
     before it they stay with the case, in its custody cash)
