@@ -12,49 +12,26 @@ import pytest
 
 from reserve.cli.app import run
 
+from cli_session import CliSession
+
 TXID = "cd" * 32
 VAULT = "Assets:Reserve:SFDA:BTC:vault-astana-1"
 CUSTODY = "Assets:Custody:Seized:2024-001:BTC"
 COMMANDS = ["open", "list", "show", "seize", "propose", "approve", "execute"]
 
 
-class Cli:
+class Cli(CliSession):
+    watched = (("intake", "case", "list"),)
+
     def __init__(self, db: str, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.db, self.folder, self.capsys = db, folder, capsys
-
-    def __call__(self, actor: str, *args: str) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = run(["--db", self.db, "--as", actor, *args])
-        captured = self.capsys.readouterr()
-        return code, captured.out, captured.err
-
-    def ok(self, actor: str, *args: str) -> str:
-        code, out, err = self(actor, *args)
-        assert code == 0, err
-        return out
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.ok("root", *args, "--json"))
-
-    def refused(self, message: str, actor: str, *args: str) -> None:
-        """The command exits 2 with one line naming the problem, and writes nothing."""
-        before = self.state()
-        code, _out, err = self(actor, *args)
-        assert code == 2, err
-        assert message in err, err
-        assert self.state() == before
+        super().__init__(db, capsys)
+        self.folder = folder
 
     def state(self) -> tuple[Any, ...]:
-        return (
-            self.json("audit", "list"),
-            self.json("ledger", "balances"),
-            self.json("ledger", "accounts"),
-            self.json("intake", "case", "list"),
-            [
-                self.json("intake", "case", "show", c["number"])
-                for c in self.json("intake", "case", "list")
-            ],
-        )
+        cases = [
+            self.json("intake", "case", "show", c["number"]) for c in self.json(*self.watched[0])
+        ]
+        return (*super().state(), cases)
 
     def seize(self, case: str, amount: str, vout: str = "0") -> tuple[int, str, str]:
         return self(

@@ -6,11 +6,12 @@ import hashlib
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from reserve.cli.app import run
+
+from cli_session import CliSession
 
 COMMANDS = ["register", "operations", "output", "sell", "report", "rules"]
 POLICY = Path(__file__).resolve().parents[2] / "config" / "intake.toml"
@@ -21,40 +22,8 @@ def txid(label: str) -> str:
     return hashlib.sha256(label.encode()).hexdigest()
 
 
-class Cli:
-    def __init__(self, db: str, capsys: pytest.CaptureFixture[str]) -> None:
-        self.db, self.capsys = db, capsys
-
-    def __call__(self, actor: str, *args: str) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = run(["--db", self.db, "--as", actor, *args])
-        captured = self.capsys.readouterr()
-        return code, captured.out, captured.err
-
-    def ok(self, actor: str, *args: str) -> str:
-        code, out, err = self(actor, *args)
-        assert code == 0, err
-        return out
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.ok("root", *args, "--json"))
-
-    def refused(self, message: str, actor: str, *args: str) -> None:
-        """The command exits 2 with one line naming the problem, and writes nothing."""
-        before = self.state()
-        code, _out, err = self(actor, *args)
-        assert code == 2, err
-        assert message in err, err
-        assert self.state() == before
-
-    def state(self) -> tuple[Any, ...]:
-        return (
-            self.json("audit", "list"),
-            self.json("ledger", "balances"),
-            self.json("ledger", "accounts"),
-            self.json("intake", "mining", "operations"),
-            self.json("intake", "mining", "report"),
-        )
+class Cli(CliSession):
+    watched = (("intake", "mining", "operations"), ("intake", "mining", "report"))
 
     def output(self, period: str, amount: str, *extra: str) -> str:
         return self.ok(

@@ -2,50 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from reserve.cli.app import run
 
+from cli_session import CliSession
+
 COMMANDS = ["propose", "approve", "fill", "complete", "cancel", "list", "show"]
 PURCHASE = ["intake", "purchase"]
 
 
-class Cli:
-    def __init__(self, db: str, capsys: pytest.CaptureFixture[str]) -> None:
-        self.db, self.capsys = db, capsys
-
-    def __call__(self, actor: str, *args: str) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = run(["--db", self.db, "--as", actor, *args])
-        captured = self.capsys.readouterr()
-        return code, captured.out, captured.err
-
-    def ok(self, actor: str, *args: str) -> str:
-        code, out, err = self(actor, *args)
-        assert code == 0, err
-        return out
-
-    def json(self, *args: str, actor: str = "admin") -> Any:
-        return json.loads(self.ok(actor, *args, "--json"))
-
-    def refused(self, message: str, actor: str, *args: str) -> None:
-        """The command exits 2 with one line naming the problem, and writes nothing."""
-        before = self.state()
-        code, _out, err = self(actor, *args)
-        assert code == 2, err
-        assert message in err, err
-        assert self.state() == before
-
-    def state(self) -> tuple[Any, ...]:
-        return (
-            self.json("audit", "list"),
-            self.json("ledger", "balances"),
-            self.json("ledger", "accounts"),
-            self.json(*PURCHASE, "list"),
-        )
+class Cli(CliSession):
+    reader = "admin"
+    watched = ((*PURCHASE, "list"),)
 
     def fill(self, ref: str, quantity: str, *extra: str, on: str = "2025-03-03") -> Any:
         return self.json(
