@@ -77,8 +77,7 @@ def staffed(reserve: Reserve) -> Reserve:
     return reserve
 
 
-@pytest.fixture
-def books(reserve: Reserve) -> Reserve:
+def with_case(reserve: Reserve) -> Reserve:
     """Staff, one case with 5 BTC seized."""
     staffed(reserve)
     open_case(reserve, CASE, actor="intake9")
@@ -90,6 +89,11 @@ def books(reserve: Reserve) -> Reserve:
         actor="intake9",
     )
     return reserve
+
+
+@pytest.fixture
+def books(reserve: Reserve) -> Reserve:
+    return with_case(reserve)
 
 
 def approved(reserve: Reserve, draft: LegalOrder) -> int:

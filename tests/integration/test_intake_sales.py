@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_intake_cases import BTC, CASE, CUSTODY, approved, order, seized, staffed, state, units
+from test_intake_cases import BTC, CASE, CUSTODY, approved, order, state, units, with_case
 
 from reserve.bootstrap import Reserve, bootstrap
 from reserve.config import Settings
@@ -21,7 +21,7 @@ from reserve.ledger.accounts import Account
 from reserve.ledger.model import Entry, EntryDraft, PostingDraft
 from reserve.services.governance import audit_log, verify_audit
 from reserve.services.holdings import CONSOLIDATED, CUSTODIAL, holdings_by_fund
-from reserve.services.intake_cases import case_position, open_case, record_seizure, show_case
+from reserve.services.intake_cases import case_position, show_case
 from reserve.services.intake_orders import execute_order
 from reserve.services.integrity import verify_ledger
 from reserve.services.ledger import balances, list_accounts, open_accounts, post_entries
@@ -37,20 +37,6 @@ AIX: dict[str, Any] = {
     "price_usd": Decimal("64250.50"),
     "fee_usd": Decimal("120.00"),
 }
-
-
-def with_case(reserve: Reserve) -> Reserve:
-    """Staff, one case with 5 BTC seized."""
-    staffed(reserve)
-    open_case(reserve, CASE, actor="intake9")
-    record_seizure(
-        reserve,
-        seized(),
-        fair_value_usd=Decimal(330000),
-        fair_value_kzt=Decimal(1),
-        actor="intake9",
-    )
-    return reserve
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from reserve.core.money import round_to_base_units
 from reserve.governance.approvals import request_hash
 from reserve.intake.purchases import (
     Closure,
@@ -19,7 +20,6 @@ from reserve.intake.purchases import (
     proposal_problems,
     purchase_request,
     status_of,
-    usd_base_units,
 )
 
 PROPOSAL = Proposal(
@@ -88,9 +88,9 @@ def test_costs_are_exact_even_in_wei() -> None:
 
 
 def test_dollar_legs_are_rounded_to_the_cent_half_up() -> None:
-    assert usd_base_units(Decimal("0.005")) == 1
-    assert usd_base_units(Decimal("0.0049")) == 0
-    assert usd_base_units(Decimal("148549696.9065")) == 14_854_969_691
+    assert round_to_base_units(Decimal("0.005"), 2) == 1
+    assert round_to_base_units(Decimal("0.0049"), 2) == 0
+    assert round_to_base_units(Decimal("148549696.9065"), 2) == 14_854_969_691
 
 
 def test_a_fill_is_one_entry_a_lot_at_the_venue_and_the_funding_leg() -> None:

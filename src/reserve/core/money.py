@@ -8,7 +8,7 @@ units and back, exactly, and refuses floats and more decimals than the asset has
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Final
 
 _DECIMAL_TEXT: Final = re.compile(r"^(?P<sign>[+-]?)(?P<int>\d+)(?:\.(?P<frac>\d+))?$")
@@ -44,6 +44,14 @@ def format_units(amount: int, decimals: int) -> str:
 def to_whole_units(amount: int, decimals: int) -> Decimal:
     """Base units as an exact Decimal of whole units."""
     return Decimal(amount).scaleb(-decimals)
+
+
+def round_to_base_units(value: Decimal, decimals: int, rounding: str = ROUND_HALF_UP) -> int:
+    """A computed amount of whole units (a cost, proceeds) as base units, rounded as told:
+    where a price times a quantity becomes a ledger amount."""
+    with localcontext() as ctx:
+        ctx.prec = 100  # exact for any amount NUMERIC(78,0) holds
+        return int(value.scaleb(decimals).quantize(Decimal(1), rounding=rounding))
 
 
 def parse_decimal(text: object) -> Decimal:

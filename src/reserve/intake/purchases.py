@@ -15,12 +15,18 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal, localcontext
 from enum import StrEnum
 from typing import Final
 
 from reserve.core.errors import Problem
-from reserve.core.money import canonical_decimal, decimal_text, format_units, to_whole_units
+from reserve.core.money import (
+    canonical_decimal,
+    decimal_text,
+    format_units,
+    round_to_base_units,
+    to_whole_units,
+)
 from reserve.governance.approvals import ApprovalRule
 from reserve.governance.people import Role
 from reserve.ledger.accounts import Account
@@ -163,11 +169,6 @@ def status_of(closure: Closure | None, *, approved: bool) -> OrderStatus:
     return OrderStatus.APPROVED if approved else OrderStatus.PROPOSED
 
 
-def usd_base_units(amount: Decimal, decimals: int = USD_CENTS) -> int:
-    """A dollar amount in cents for the ledger's USD legs, half a cent rounded up."""
-    return int(amount.scaleb(decimals).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
 def proposal_problems(proposal: Proposal, *, where: str) -> list[Problem]:
     problems: list[Problem] = []
     if not ORDER_ID.match(proposal.order_id):
@@ -279,7 +280,7 @@ def fill_entry(
         PostingDraft(holding, asset, fill.quantity, opens=lot),
         PostingDraft(trading, asset, -fill.quantity),
     ]
-    cents = usd_base_units(cost_usd, usd_decimals)
+    cents = round_to_base_units(cost_usd, usd_decimals)
     if cents:  # a fill worth less than half a cent moves no dollars
         legs += [PostingDraft(trading, USD, cents), PostingDraft(funding, USD, -cents)]
     bought = format_units(fill.quantity, decimals)

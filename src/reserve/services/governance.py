@@ -18,6 +18,7 @@ from reserve.core.errors import Conflict, InvalidInput, NotFound, Problem
 from reserve.governance.approvals import (
     Approval,
     ApprovalRule,
+    approval_problems,
     approver_problems,
     request_hash,
     rule_problems,
@@ -250,6 +251,46 @@ def approve_in(
         details={"request_hash": digest, "rule": rule.name, "proposer": proposer},
     )
     return approval
+
+
+@dataclass(frozen=True)
+class StandingApprovals:
+    """A request's approvals as they stand now, and every reason they do not approve it."""
+
+    approvals: list[Approval]
+    approvers: frozenset[str]  # who approved the request exactly as it hashes now
+    problems: list[Problem]
+
+
+def altered(subject: str, what: str) -> Problem:
+    return Problem(subject, "request_hash", f"the stored {what} no longer hashes as proposed")
+
+
+def standing_approvals(
+    uow: UnitOfWork,
+    *,
+    subject: str,
+    request: Mapping[str, Any],
+    stored_hash: str,
+    rule: ApprovalRule,
+    proposer: str,
+    what: str,
+) -> StandingApprovals:
+    """Check ``subject``'s approvals on each use, so a later deactivation or an altered stored
+    ``what`` (the request no longer hashing as when it was proposed) counts."""
+    digest = request_hash(request)
+    problems = [] if digest == stored_hash else [altered(subject, what)]
+    approvals = uow.governance.approvals_for(subject)
+    problems += approval_problems(
+        approvals,
+        rule,
+        subject=subject,
+        request_hash=digest,
+        proposer=proposer,
+        users=uow.governance.users(a.approver for a in approvals),
+    )
+    approvers = frozenset(a.approver for a in approvals if a.request_hash == digest)
+    return StandingApprovals(approvals, approvers, problems)
 
 
 def approvals_for(reserve: Reserve, subject: str) -> list[Approval]:

@@ -18,7 +18,7 @@ from typing import Final
 
 from reserve.bootstrap import Reserve
 from reserve.core.errors import Conflict, InvalidInput, NotFound, Problem
-from reserve.core.money import decimal_text, format_units
+from reserve.core.money import decimal_text, format_units, round_to_base_units
 from reserve.governance.people import Role
 from reserve.intake import mining as m
 from reserve.intake.mining import MiningOperation, MiningOutput, MiningSale, OutputSplit
@@ -37,6 +37,7 @@ from reserve.storage.uow import UnitOfWork
 
 INTAKE_ROLES: Final = frozenset({Role.INTAKE_OFFICER, Role.ADMINISTRATOR})
 USD: Final = "USD"
+USD_DECIMALS: Final = 2  # amounts reaching here are whole cents already
 MAX_TXID_REF: Final = 200  # longer payout lists name their first txid and a count in the entry
 
 
@@ -300,6 +301,10 @@ def _lot_left(
     return lot, [Problem(where, "quantity", reason)]
 
 
+def _usd_cents(amount: Decimal) -> int:
+    return round_to_base_units(amount, USD_DECIMALS)
+
+
 def _sale_draft(op: MiningOperation, sale: MiningSale, decimals: int, today: date) -> EntryDraft:
     """Units out of the month's lot into trading equity; USD in cents: gross out of trading
     equity, gross less fee into cash, the fee to trading expenses (empty legs skipped)."""
@@ -309,9 +314,9 @@ def _sale_draft(op: MiningOperation, sale: MiningSale, decimals: int, today: dat
         PostingDraft(m.for_sale_account(op), op.asset, -sale.quantity,
                      lot=m.sell_lot(op.code, sale.period)),
         PostingDraft(trading, op.asset, sale.quantity),
-        PostingDraft(trading, USD, -_cents(gross)),
-        PostingDraft(m.usd_cash(op.fund), USD, _cents(gross - sale.fee_usd)),
-        PostingDraft(m.trading_fees(op.fund), USD, _cents(sale.fee_usd)),
+        PostingDraft(trading, USD, -_usd_cents(gross)),
+        PostingDraft(m.usd_cash(op.fund), USD, _usd_cents(gross - sale.fee_usd)),
+        PostingDraft(m.trading_fees(op.fund), USD, _usd_cents(sale.fee_usd)),
     ]  # fmt: skip
     return EntryDraft(
         f"mining-sale:{sale.venue}:{sale.ref}",
@@ -328,10 +333,6 @@ def _sale_draft(op: MiningOperation, sale: MiningSale, decimals: int, today: dat
             "price_usd": str(sale.price_usd),
         },
     )
-
-
-def _cents(amount: Decimal) -> int:
-    return int(amount.scaleb(2))
 
 
 def _sale_recorded(recorded: m.RecordedSale, decimals: int, *, created: bool) -> SaleRecorded:

@@ -17,7 +17,7 @@ from typing import Final
 
 from reserve.bootstrap import Reserve
 from reserve.core.errors import InvalidInput, NotFound, Problem
-from reserve.governance.approvals import Approval, ApprovalRule, approval_problems, request_hash
+from reserve.governance.approvals import Approval, ApprovalRule, request_hash
 from reserve.governance.people import Role
 from reserve.intake.legal import (
     LEAVES_CUSTODY,
@@ -31,7 +31,7 @@ from reserve.intake.legal import (
     order_subject,
 )
 from reserve.services.audit import acting_user, record_now
-from reserve.services.governance import approve_in
+from reserve.services.governance import approve_in, standing_approvals
 from reserve.services.intake_cases import MAX_TEXT, position_in, require_case
 from reserve.services.intake_context import policy_in_force, require_role
 from reserve.services.intake_orders_booking import (
@@ -166,7 +166,16 @@ def execute_order(
                 subject, "status", f"was already executed at {recorded.executed_at:%Y-%m-%d}"
             )
         digest = request_hash(order_request(order))
-        problems, approvers = _approval_problems(uow, recorded, digest)
+        standing = standing_approvals(
+            uow,
+            subject=subject,
+            request=order_request(order),
+            stored_hash=recorded.request_hash,
+            rule=LEGAL_TRANSITION,
+            proposer=order.proposer,
+            what="order",
+        )
+        problems, approvers = standing.problems, standing.approvers
         position = position_in(uow, order.case, order.asset)
         found = order_problems(position, replace(order, approvers=approvers), where=subject)
         problems += [p for p in found if p.field != "approvers"]  # counted above, by the rule
@@ -228,29 +237,6 @@ def execute_order(
         record_now(uow, reserve, actor, "orders.execute", subject, details)
         uow.commit()
     return OrderExecuted(order_id, order.to_state, entry_seq)
-
-
-def _approval_problems(
-    uow: UnitOfWork, recorded: RecordedOrder, digest: str
-) -> tuple[list[Problem], frozenset[str]]:
-    """Problems with the order's approvals as they stand, and who validly approved it."""
-    subject = order_subject(recorded.id)
-    problems: list[Problem] = []
-    if digest != recorded.request_hash:
-        problems.append(
-            Problem(subject, "request_hash", "the stored order no longer hashes as proposed")
-        )
-    approvals = uow.governance.approvals_for(subject)
-    users = uow.governance.users(a.approver for a in approvals)
-    problems += approval_problems(
-        approvals,
-        LEGAL_TRANSITION,
-        subject=subject,
-        request_hash=digest,
-        proposer=recorded.order.proposer,
-        users=users,
-    )
-    return problems, frozenset(a.approver for a in approvals if a.request_hash == digest)
 
 
 def list_orders(reserve: Reserve, *, case: str | None = None) -> list[RecordedOrder]:

@@ -19,7 +19,13 @@ from typing import Final
 
 from reserve.bootstrap import Reserve
 from reserve.core.errors import Problem
-from reserve.core.money import canonical_decimal, decimal_text, format_units, to_whole_units
+from reserve.core.money import (
+    canonical_decimal,
+    decimal_text,
+    format_units,
+    round_to_base_units,
+    to_whole_units,
+)
 from reserve.intake.custody_accounts import case_of, custody_account, custody_equity
 from reserve.intake.legal import SALES, LegalState, RecordedOrder, order_subject
 from reserve.intake.policy import IntakePolicy
@@ -29,7 +35,6 @@ from reserve.services.intake_context import ensure_accounts
 from reserve.storage.uow import UnitOfWork
 
 USD: Final = "USD"
-CENT: Final = Decimal("0.01")
 MAX_TEXT: Final = 200
 CUSTODY_TRADING_FEES: Final = "Expenses:Fees:Trading:Custody"
 """Fees of interlocutory sales, in no fund: the sibling of each fund's trading-fee account, so
@@ -79,8 +84,7 @@ def gross_cents(amount: int, decimals: int, price_usd: Decimal) -> int:
     """``amount`` base units at ``price_usd`` per whole unit, to the cent (half to even)."""
     with localcontext() as ctx:
         ctx.prec = 100  # exact for any amount a NUMERIC(78,0) holds at any sane price
-        gross = (to_whole_units(amount, decimals) * price_usd).quantize(CENT, ROUND_HALF_EVEN)
-        return int(gross.scaleb(2))
+        return round_to_base_units(to_whole_units(amount, decimals) * price_usd, 2, ROUND_HALF_EVEN)
 
 
 def cents(value: Decimal) -> int | None:

@@ -20,7 +20,6 @@ from reserve.core.errors import Conflict, InvalidInput, NotFound, Problem
 from reserve.core.money import canonical_decimal, decimal_text
 from reserve.governance.approvals import (
     Approval,
-    approval_problems,
     request_hash,
 )
 from reserve.governance.people import Role
@@ -47,7 +46,12 @@ from reserve.intake.purchases import (
     status_of,
 )
 from reserve.services.audit import acting_user, record_now
-from reserve.services.governance import approve_in
+from reserve.services.governance import (
+    StandingApprovals,
+    altered,
+    approve_in,
+    standing_approvals,
+)
 from reserve.services.intake_context import (
     ensure_accounts,
     kzt_per_usd,
@@ -170,7 +174,7 @@ def approve_purchase(reserve: Reserve, order_id: str, *, actor: str) -> Approval
             raise InvalidInput.one(subject, "status", f"{_closed(closure)}: nothing to approve")
         request = purchase_request(recorded.proposal)
         if request_hash(request) != recorded.request_hash:
-            raise InvalidInput([_altered(subject)])
+            raise InvalidInput([altered(subject, "proposal")])
         approval = approve_in(
             uow,
             reserve,
@@ -215,7 +219,7 @@ def record_fill_in(
     earlier = uow.purchases.fill_at(fill.venue, fill.ref)
     if earlier is not None:  # before the checks: a replay after the last fill is no new spend
         return _replayed(earlier, order_id, fill, decimals, where)
-    _approvals, unapproved = _approval_state(uow, recorded)
+    unapproved = _standing(uow, recorded).problems
     status = status_of(uow.purchases.closure(order_id), approved=not unapproved)
     done = [f.fill for f in uow.purchases.fills(order_id)]
     problems = fill_problems(proposal, status, done, fill, decimals=decimals, where=where)
@@ -331,18 +335,17 @@ def show_purchase(reserve: Reserve, order_id: str) -> PurchaseView:
 
 def _view(uow: UnitOfWork, recorded: RecordedPurchase) -> PurchaseView:
     proposal = recorded.proposal
-    approvals, unapproved = _approval_state(uow, recorded)
+    standing = _standing(uow, recorded)
     closure = uow.purchases.closure(proposal.order_id)
     fills = uow.purchases.fills(proposal.order_id)
     decimals = uow.ledger.assets()[proposal.asset].decimals
     done = [f.fill for f in fills]
     spent = spent_usd(done, decimals)
-    digest = request_hash(purchase_request(proposal))
     return PurchaseView(
         purchase=recorded,
-        status=status_of(closure, approved=not unapproved),
-        approvals=approvals,
-        approvers=tuple(a.approver for a in approvals if a.request_hash == digest),
+        status=status_of(closure, approved=not standing.problems),
+        approvals=standing.approvals,
+        approvers=tuple(a.approver for a in standing.approvals if a.approver in standing.approvers),
         fills=fills,
         closure=closure,
         decimals=decimals,
@@ -353,29 +356,17 @@ def _view(uow: UnitOfWork, recorded: RecordedPurchase) -> PurchaseView:
     )
 
 
-def _approval_state(
-    uow: UnitOfWork, recorded: RecordedPurchase
-) -> tuple[list[Approval], list[Problem]]:
-    """The order's approvals, and every reason they do not (or no longer) approve it as it
-    stands: checked on each use, so a later deactivation or alteration counts."""
-    proposal = recorded.proposal
-    subject = purchase_subject(proposal.order_id)
-    digest = request_hash(purchase_request(proposal))
-    problems = [] if digest == recorded.request_hash else [_altered(subject)]
-    approvals = uow.governance.approvals_for(subject)
-    problems += approval_problems(
-        approvals,
-        committee_rule(recorded.quorum),
-        subject=subject,
-        request_hash=digest,
-        proposer=proposal.proposer,
-        users=uow.governance.users(a.approver for a in approvals),
+def _standing(uow: UnitOfWork, recorded: RecordedPurchase) -> StandingApprovals:
+    """The order's approvals, and every reason they do not (or no longer) approve it."""
+    return standing_approvals(
+        uow,
+        subject=purchase_subject(recorded.proposal.order_id),
+        request=purchase_request(recorded.proposal),
+        stored_hash=recorded.request_hash,
+        rule=committee_rule(recorded.quorum),
+        proposer=recorded.proposal.proposer,
+        what="proposal",
     )
-    return approvals, problems
-
-
-def _altered(subject: str) -> Problem:
-    return Problem(subject, "request_hash", "the stored proposal no longer hashes as proposed")
 
 
 def _closed(closure: Closure) -> str:
