@@ -5,6 +5,7 @@
      │    ├── NotFound         a named thing does not exist
      │    └── Conflict         the input contradicts what is already recorded
      ├── IntegrityFailure      stored data does not verify (CLI exit 1)
+     ├── ChainUnavailable      a chain source could not be reached or answered nonsense (CLI exit 1)
      └── SchemaMismatch        the database was written by a newer version of the code
 
 Checks that can find several problems return ``list[Problem]``; a use case turns a non-empty
@@ -62,6 +63,10 @@ class IntegrityFailure(ReserveError):
     def __init__(self, message: str, *, first_bad_seq: int | None = None) -> None:
         super().__init__(message)
         self.first_bad_seq = first_bad_seq
+
+
+class ChainUnavailable(ReserveError):
+    """A chain source (node RPC, Esplora) could not be reached, or its answer made no sense."""
 
 
 class SchemaMismatch(ReserveError):
