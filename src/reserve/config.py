@@ -29,3 +29,15 @@ class Settings(BaseSettings):
         default=Path(__file__).resolve().parents[2] / "config" / "intake.toml",
         description="the intake policy (mining sale rules, licensed venues, committee quorum)",
     )
+    transfer_policy: Path = Field(
+        default=Path(__file__).resolve().parents[2] / "config" / "transfer_policy.toml",
+        description="the transfer policy the demo proposes (in life: `custody policy propose`)",
+    )
+    wallet_dir: Path | None = Field(
+        default=None,
+        description="where the watch-only vault wallets (bdk SQLite files) are kept; by default "
+        "a folder beside a SQLite database, else ./wallets",
+    )
+    custody_confirmations: int = Field(
+        default=6, ge=1, description="confirmations before a transfer is booked in the ledger"
+    )

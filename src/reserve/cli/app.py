@@ -9,7 +9,7 @@ from typing import Annotated
 import click
 import typer
 
-from reserve.cli import audit, intake, ledger, users
+from reserve.cli import audit, custody, intake, ledger, users
 from reserve.cli.context import CliState, state
 from reserve.cli.render import err, out
 from reserve.config import Settings
@@ -27,6 +27,7 @@ app.add_typer(ledger.app, name="ledger")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.add_typer(intake.app, name="intake")
+app.add_typer(custody.app, name="custody")
 
 
 @app.callback()

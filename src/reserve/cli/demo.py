@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,7 +28,9 @@ def run_demo(workdir: str) -> None:
     database = folder / "reserve.db"
     for stale in folder.glob("reserve.db*"):
         stale.unlink()
-    reserve = bootstrap(Settings(database_url=f"sqlite:///{database}"))
+    wallets = folder / "wallets"
+    shutil.rmtree(wallets, ignore_errors=True)
+    reserve = bootstrap(Settings(database_url=f"sqlite:///{database}", wallet_dir=wallets))
     try:
         out.print(f"[bold]Sovereign Reserve demo[/bold] on {database}")
         result = run_story(reserve)
@@ -38,6 +41,7 @@ def run_demo(workdir: str) -> None:
         show_report(lines, [line_row(line, decimals[line.asset]) for line in lines])
         show_purchases(intake_purchases.list_purchases(reserve))
         show_holdings(holdings_by_fund(reserve))
+        show_custody(reserve)
         out.print(f"ledger chain ok: {result.chain.entries} entries, head {result.chain.head}")
         out.print(f"audit log ok: {result.audit_records} records")
     finally:
@@ -56,14 +60,67 @@ def show_cases(reserve: Reserve, result: DemoResult) -> None:
             seized = sum(line.units.values())
             rows.append(
                 (
-                    case.number, case.court, line.asset, format_units(seized, line.decimals),
+                    case.number,
+                    case.court,
+                    line.asset,
+                    format_units(seized, line.decimals),
                     f"{result.seized_usd.get(case.number, Decimal(0)):,.2f}",
-                    btc(S.TRANSFERRED_TO_RESERVE), btc(S.RETURNED, S.RESTITUTED),
-                    btc(S.INTERLOCUTORY_SOLD, S.SOLD), format_units(line.in_custody, line.decimals),
+                    btc(S.TRANSFERRED_TO_RESERVE),
+                    btc(S.RETURNED, S.RESTITUTED),
+                    btc(S.INTERLOCUTORY_SOLD, S.SOLD),
+                    format_units(line.in_custody, line.decimals),
                 )
-            )  # fmt: skip
+            )
     columns = (
-        "case", "court", "asset", "seized", "value at seizure USD", "to the reserve",
-        "returned", "sold", "still in custody",
-    )  # fmt: skip
+        "case",
+        "court",
+        "asset",
+        "seized",
+        "value at seizure USD",
+        "to the reserve",
+        "returned",
+        "sold",
+        "still in custody",
+    )
     table("Seizure cases", columns, rows, right=columns[3:])
+
+
+def show_custody(reserve: Reserve) -> None:
+    """The vaults with their coins, and the demo transfer with its approvals and signatures."""
+    from reserve.custody.transfers import EventKind
+    from reserve.services.custody_transfers import list_transfers
+    from reserve.services.custody_vaults import vault_listing
+
+    with reserve.reading() as uow:
+        holders = uow.custody.holders()
+    table(
+        "Vaults (keys in five cities; no site holds M keys, none is indispensable)",
+        ("vault", "tier", "policy", "sites", "free coins", "BTC"),
+        [
+            (
+                v.spec.name,
+                v.spec.tier.value,
+                f"{v.spec.threshold}-of-{len(v.spec.keys)}",
+                ", ".join(holders[k.holder].site for k in v.spec.keys),
+                str(coins),
+                format_units(units, 8),
+            )
+            for v, coins, units in vault_listing(reserve)
+        ],
+        right=("free coins", "BTC"),
+    )
+    for view in list_transfers(reserve):
+        signed = [e for e in view.events if e.kind == EventKind.SIGNED]
+        verified = view.event(EventKind.VERIFIED)
+        out.print(
+            f"transfer {view.request.transfer_id}: {format_units(view.request.amount, 8)} BTC "
+            f"{view.request.vault} -> {view.request.destination[:18]}..., rule "
+            f"{view.stored.evaluation['rule']}, approved by {', '.join(view.approvers)}; "
+            f"{len(signed)} offline signatures; {view.status.value}"
+            + (
+                f" (txid {verified.payload['txid'][:16]}..., not broadcast: no node in the demo)"
+                if verified
+                else ""
+            ),
+            markup=False,
+        )

@@ -28,6 +28,7 @@ from reserve.intake.mining import MiningOperation, MiningOutput, MiningSale, rul
 from reserve.intake.purchases import Fill, FundingSource, OrderStatus, Proposal
 from reserve.ledger.accounts import NETWORK_FEES, Account
 from reserve.ledger.model import EntryDraft, PostingDraft
+from reserve.services import demo_custody
 from reserve.services.demo_market import CENT, StoryClock, StoryMarket, whole_units_for
 from reserve.services.governance import add_unit, add_user, verify_audit
 from reserve.services.intake_cases import open_case, record_seizure
@@ -223,6 +224,7 @@ def to_vault(reserve: Reserve, prefix: str, day: date, key: str, fee: int) -> Ev
         memo = "Withdrawal to the cold vault; the network fee paid from the coins moved"
         draft = EntryDraft(f"custody:{key}", day, "transfer", memo, tuple(legs), {"to": VAULT})
         post_entries(reserve, [draft], actor=CUSTODIAN)
+        demo_custody.arrive(reserve, key, total - fee, CUSTODIAN)
 
     return (day, run)
 
@@ -302,6 +304,7 @@ def purchase_events(
 
 def story_events(reserve: Reserve, market: StoryMarket) -> list[Event]:
     events: list[Event] = [(START, lambda: cast(reserve))]
+    events.append((START, lambda: demo_custody.setup(reserve, ADMIN)))
     for story in CASES:
         events += case_events(reserve, market, story)
     events += mining_events(reserve, market)
@@ -322,8 +325,22 @@ def story_events(reserve: Reserve, market: StoryMarket) -> list[Event]:
         reserve, market, sfda, ("ic3", "ic4", "ic5"), sfda_slices, Decimal(29_950_000)
     )
     venues = "Assets:Reserve:SFDA:BTC:Venue"
-    events.append(to_vault(reserve, venues, date(2025, 2, 12), sfda.order_id, 27_650))
+    last_move = date(2025, 2, 12)
+    events.append(to_vault(reserve, venues, last_move, sfda.order_id, 27_650))
+    events += custody_events(reserve, last_move)
     return sorted(events, key=lambda event: event[0])
+
+
+def custody_events(reserve: Reserve, last_move: date) -> list[Event]:
+    """The transfer policy comes into force, then a cold-to-warm transfer is requested,
+    approved, signed offline by three key holders in three cities and verified."""
+    rules = reserve.settings.transfer_policy
+    policy_day, request_day, signing_day = demo_custody.custody_days(last_move)
+    return [
+        (policy_day, lambda: demo_custody.policy(reserve, rules, ADMIN)),
+        (request_day, lambda: demo_custody.request(reserve)),
+        (signing_day, lambda: demo_custody.sign_and_verify(reserve)),
+    ]
 
 
 def run_story(reserve: Reserve) -> DemoResult:

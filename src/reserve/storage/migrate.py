@@ -20,7 +20,7 @@ from reserve.storage.engine import WRITE_OPTION
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD_REVISION: Final = "0004_mining_purchases"
+HEAD_REVISION: Final = "0005_custody"
 _SCRIPTS = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 0x5E5E_0001
 

@@ -16,6 +16,11 @@ order as approved stays exactly as it was stored.
 Mining and purchases: operations, monthly outputs, sales, purchase orders, their fills and
 closures are append-only too; a purchase order is closed (completed or cancelled) by a closure
 row, and its approvals live with every other approval.
+
+Custody: key holders, keys, vaults, issued addresses, deposits, policy versions and their
+activations, transfer requests and their events, reconciliation breaks and their closures are
+all append-only. A transfer's state is derived from its event rows (built, signed, finalized,
+verified, broadcast, confirmed), so what was approved is never overwritten.
 """
 
 from __future__ import annotations
@@ -366,6 +371,146 @@ purchase_closures = Table(
     Column("closed_at", DateTime(timezone=True), nullable=False),
 )
 
+custody_key_holders = Table(
+    "custody_key_holders",
+    metadata,
+    Column("holder", String(40), ForeignKey("users.username"), primary_key=True),
+    Column("unit", String(16), nullable=False),
+    Column("site", String(40), nullable=False),
+    Column("recorded_by", String(100), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+custody_keys = Table(
+    "custody_keys",
+    metadata,
+    Column("key_id", String(40), primary_key=True),
+    Column("holder", String(40), ForeignKey("custody_key_holders.holder"), nullable=False),
+    Column("fingerprint", String(8), nullable=False),
+    Column("path", String(100), nullable=False),
+    Column("xpub", String(200), nullable=False, unique=True),
+    Column("recorded_by", String(100), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+custody_vaults = Table(
+    "custody_vaults",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("fund", String(20), ForeignKey("funds.code"), nullable=False),
+    Column("asset", String(12), ForeignKey("assets.code"), nullable=False),
+    Column("tier", String(8), nullable=False),
+    Column("network", String(10), nullable=False),
+    Column("threshold", Integer, nullable=False),
+    Column("key_ids", Text, nullable=False),
+    Column("recovery_key", String(40), ForeignKey("custody_keys.key_id"), nullable=True),
+    Column("recovery_blocks", Integer, nullable=True),
+    Column("external", Text, nullable=False),
+    Column("internal", Text, nullable=False),
+    Column("account", String(200), nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+custody_addresses = Table(
+    "custody_addresses",
+    metadata,
+    Column("vault", String(40), ForeignKey("custody_vaults.name"), nullable=False),
+    Column("change", Boolean, nullable=False),
+    Column("idx", Integer, nullable=False),
+    Column("address", String(100), nullable=False, unique=True),
+    Column("script_hex", String(200), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("issued_by", String(100), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("vault", "change", "idx"),
+)
+
+custody_deposits = Table(
+    "custody_deposits",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=False),
+    Column("vault", String(40), ForeignKey("custody_vaults.name"), nullable=False),
+    Column("txid", String(64), nullable=False),
+    Column("vout", Integer, nullable=False),
+    Column("amount", BaseUnits, nullable=False),
+    Column("change", Boolean, nullable=False),
+    Column("idx", Integer, nullable=False),
+    Column("raw_tx", Text, nullable=False),
+    Column("sources", Text, nullable=False),
+    Column("recorded_by", String(100), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("txid", "vout"),
+)
+
+custody_policy_versions = Table(
+    "custody_policy_versions",
+    metadata,
+    Column("kind", String(12), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("version", String(40), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("proposed_by", String(100), nullable=False),
+    Column("proposed_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("kind", "sha256"),
+)
+
+custody_policy_activations = Table(
+    "custody_policy_activations",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=False),
+    Column("kind", String(12), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("activated_by", String(100), nullable=False),
+    Column("activated_at", DateTime(timezone=True), nullable=False),
+)
+
+custody_transfers = Table(
+    "custody_transfers",
+    metadata,
+    Column("transfer_id", String(40), primary_key=True),
+    Column("vault", String(40), ForeignKey("custody_vaults.name"), nullable=False),
+    Column("request", Text, nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("amount_usd", ExactDecimal, nullable=True),
+    Column("evaluation", Text, nullable=False),
+    Column("initiator", String(40), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+)
+
+custody_transfer_events = Table(
+    "custody_transfer_events",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=False),
+    Column("transfer_id", String(40), ForeignKey("custody_transfers.transfer_id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_custody_transfer_events_transfer_id", "transfer_id"),
+)
+
+custody_breaks = Table(
+    "custody_breaks",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=False),
+    Column("vault", String(40), ForeignKey("custody_vaults.name"), nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("chain_units", BaseUnits, nullable=False),
+    Column("ledger_units", BaseUnits, nullable=False),
+    Column("found_by", String(100), nullable=False),
+    Column("found_at", DateTime(timezone=True), nullable=False),
+)
+
+custody_break_closures = Table(
+    "custody_break_closures",
+    metadata,
+    Column("break_id", Seq, ForeignKey("custody_breaks.id"), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("closed_by", String(100), nullable=False),
+    Column("closed_at", DateTime(timezone=True), nullable=False),
+)
+
 LEDGER_APPEND_ONLY: Final = ("assets", "funds", "accounts", "entries", "postings", "lots")
 GOVERNANCE_APPEND_ONLY: Final = ("approvals", "audit_log")
 INTAKE_APPEND_ONLY: Final = ("cases", "seized_assets", "legal_orders", "legal_order_executions")
@@ -377,6 +522,23 @@ MINING_PURCHASE_APPEND_ONLY: Final = (
     "purchase_fills",
     "purchase_closures",
 )
+CUSTODY_APPEND_ONLY: Final = (
+    "custody_key_holders",
+    "custody_keys",
+    "custody_vaults",
+    "custody_addresses",
+    "custody_deposits",
+    "custody_policy_versions",
+    "custody_policy_activations",
+    "custody_transfers",
+    "custody_transfer_events",
+    "custody_breaks",
+    "custody_break_closures",
+)
 APPEND_ONLY: Final = (
-    LEDGER_APPEND_ONLY + GOVERNANCE_APPEND_ONLY + INTAKE_APPEND_ONLY + MINING_PURCHASE_APPEND_ONLY
+    LEDGER_APPEND_ONLY
+    + GOVERNANCE_APPEND_ONLY
+    + INTAKE_APPEND_ONLY
+    + MINING_PURCHASE_APPEND_ONLY
+    + CUSTODY_APPEND_ONLY
 )

@@ -7,6 +7,7 @@ from types import TracebackType
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection, RootTransaction
 
+from reserve.storage.custody_repo import CustodyStore
 from reserve.storage.engine import WRITE_OPTION
 from reserve.storage.governance_repo import GovernanceStore
 from reserve.storage.intake_repo import IntakeStore
@@ -43,6 +44,7 @@ class UnitOfWork:
         self.intake = IntakeStore(conn)
         self.mining = MiningStore(conn)
         self.purchases = PurchaseStore(conn)
+        self.custody = CustodyStore(conn)
         return self
 
     def commit(self) -> None:
