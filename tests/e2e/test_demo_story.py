@@ -105,3 +105,29 @@ def test_the_books_verify(story: tuple[Reserve, DemoResult]) -> None:
     _reserve, result = story
     assert result.chain.entries > 40
     assert result.audit_records > result.chain.entries
+
+
+def test_the_vault_holds_what_moved_in_and_the_transfer_is_verified_unbroadcast(
+    story: tuple[Reserve, DemoResult],
+) -> None:
+    from reserve.custody.transfers import EventKind, TransferStatus
+    from reserve.services.custody_transfers import list_transfers
+
+    reserve, _ = story
+    with reserve.reading() as uow:
+        vault = uow.custody.vault("vault-astana-1")
+        holders = uow.custody.holders()
+        deposits = uow.custody.deposits("vault-astana-1")
+    assert vault is not None
+    assert (vault.spec.threshold, len(vault.spec.keys)) == (3, 5)
+    assert len({holders[k.holder].site for k in vault.spec.keys}) == 5
+    in_ledger = sum(
+        line.amount for line in balances(reserve, account_prefix=vault.account, asset="BTC")
+    )
+    assert sum(d.amount for d in deposits) == in_ledger  # every coin booked in is on a deposit
+    [transfer] = list_transfers(reserve)
+    assert transfer.status == TransferStatus.VERIFIED
+    assert len(transfer.approvers) == 3
+    assert "kh1" not in transfer.approvers  # the initiator never approves
+    signed = [e for e in transfer.events if e.kind == EventKind.SIGNED]
+    assert len({key for e in signed for key in e.payload["signers"]}) == 3

@@ -113,14 +113,12 @@ def test_full_lifecycle_is_accepted_by_the_node_and_booked(
         custody_signing.build_transfer(reserve, "TR-1", actor="kh1")
     world.clock.advance(hours=24)
     psbt = custody_signing.build_transfer(reserve, "TR-1", actor="kh1")
-    for holder in ("kh2", "kh4"):
-        custody_signing.import_signed(
-            reserve, "TR-1", _sign_as(world, holder, psbt, "cold-main"), actor="kh1"
-        )
+    copies = [_sign_as(world, holder, psbt, "cold-main") for holder in ("kh2", "kh4")]
+    custody_signing.import_signed(reserve, "TR-1", copies, actor="kh1")
     with pytest.raises(InvalidInput, match="2 of the 3 signatures"):
         custody_signing.finalize_transfer(reserve, "TR-1", actor="kh1")
     custody_signing.import_signed(
-        reserve, "TR-1", _sign_as(world, "kh5", psbt, "cold-main"), actor="kh1"
+        reserve, "TR-1", [_sign_as(world, "kh5", psbt, "cold-main")], actor="kh1"
     )
     txid = custody_signing.finalize_transfer(reserve, "TR-1", actor="kh1")
     view = show_transfer(reserve, "TR-1")

@@ -19,6 +19,7 @@ from reserve.adapters.chain import ChainSource
 from reserve.cli import custody_transfer
 from reserve.cli.context import state
 from reserve.cli.render import emit_json, out, table
+from reserve.cli.signer import sign_command
 from reserve.core.errors import InvalidInput
 from reserve.core.money import format_units
 from reserve.custody.keys import VaultKey
@@ -37,6 +38,8 @@ app.add_typer(vault, name="vault")
 app.add_typer(custody_transfer.policy, name="policy")
 app.add_typer(custody_transfer.transfer, name="transfer")
 app.add_typer(custody_transfer.reconcile_app, name="reconcile")
+# the offline signer, also reachable as `reserve custody sign` (it opens no database)
+app.command("sign")(sign_command)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 VaultName = Annotated[str, typer.Argument(help="The vault's name, e.g. cold-astana-1.")]

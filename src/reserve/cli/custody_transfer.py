@@ -229,17 +229,19 @@ def transfer_import(
     transfer_id: TransferId,
     files: Annotated[list[Path], typer.Argument(help="Signed PSBT files.")],
 ) -> None:
-    """Import signed PSBTs, each checked against the approved spend.
+    """Import signed PSBTs, each checked against the approved spend; all or none.
 
     Example: `reserve --as kh1 custody transfer import TR-1 signing/TR-1-kh2-a.signed.psbt`
     """
     cli = state(ctx)
+    texts = []
     for file in files:
         try:
-            text = file.read_text(encoding="utf-8").strip()
+            texts.append(file.read_text(encoding="utf-8").strip())
         except (OSError, UnicodeDecodeError) as bad:
             raise InvalidInput.one(str(file), "file", f"cannot be read ({bad})") from None
-        signers = custody_signing.import_signed(cli.reserve(), transfer_id, text, actor=cli.actor)
+    found = custody_signing.import_signed(cli.reserve(), transfer_id, texts, actor=cli.actor)
+    for file, signers in zip(files, found, strict=True):
         out.print(f"{file}: signatures by {', '.join(s[:16] for s in signers)}", markup=False)
     _say(transfers.show_transfer(cli.reserve(), transfer_id))
 

@@ -10,16 +10,16 @@ the fee, taken from the coins moved, to ``Expenses:Fees:Network``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from embit.psbt import PSBT
 from embit.transaction import Transaction
 
 from reserve.adapters.bdk_vault import combine, finalize
 from reserve.adapters.chain import ChainSource
 from reserve.bootstrap import Reserve
 from reserve.core.errors import InvalidInput, Problem
-from reserve.custody.spend_check import check_psbt, check_transaction
+from reserve.custody.spend_check import check_psbt, check_transaction, parse_psbt
 from reserve.custody.transfers import NETWORK_FEES, EventKind, TransferEvent, TransferStatus
 from reserve.ledger.accounts import Account
 from reserve.ledger.model import EntryDraft, PostingDraft
@@ -142,35 +142,44 @@ def _unsigned_problems(view: TransferView, vault: StoredVault, psbt: str) -> lis
     return list(check.problems)
 
 
-def import_signed(reserve: Reserve, transfer_id: str, psbt: str, *, actor: str) -> tuple[str, ...]:
-    """Keep one key holder's signed copy after checking it against the approved spend;
-    returns the public keys whose signatures in it verified."""
+def import_signed(
+    reserve: Reserve, transfer_id: str, psbts: Sequence[str], *, actor: str
+) -> list[tuple[str, ...]]:
+    """Keep key holders' signed copies, each checked against the approved spend, all or none;
+    returns, per copy, the public keys whose signatures in it verified."""
+    where = subject_of(transfer_id)
+    if not psbts:
+        raise InvalidInput.one(where, "psbt", "give at least one signed PSBT")
+    found: list[tuple[str, ...]] = []
     with reserve.writing() as uow:
         require_role(uow, actor, CUSTODY_ROLES, "importing signatures")
-        view = view_in(uow, reserve, _stored(uow, transfer_id))
-        _refuse(view, TransferStatus.BUILT, TransferStatus.SIGNING)
-        where = subject_of(transfer_id)
-        built = view.event(EventKind.BUILT)
-        assert built is not None
-        if _unsigned_txid(psbt, where) != _unsigned_txid(str(built.payload["psbt"]), where):
-            raise InvalidInput.one(where, "psbt", "is not the PSBT built for this transfer")
-        vault = get_vault(uow, view.request.vault)
-        check = check_psbt(psbt, vault.spec.script(), approved_spend(view, vault))
-        if check.problems:
-            raise InvalidInput(list(check.problems))
-        signers = sorted({k for keys in check.signers.values() for k in keys})
-        if not signers:
-            raise InvalidInput.one(where, "psbt", "carries no signature")
-        _event(uow, reserve, view, EventKind.SIGNED, {"psbt": psbt, "signers": signers}, actor)
+        stored = _stored(uow, transfer_id)
+        for number, psbt in enumerate(psbts, start=1):
+            view = view_in(uow, reserve, stored)
+            _refuse(view, TransferStatus.BUILT, TransferStatus.SIGNING)
+            copy = f"{where} copy {number}" if len(psbts) > 1 else where
+            built = view.event(EventKind.BUILT)
+            assert built is not None
+            if _unsigned_txid(psbt, copy) != _unsigned_txid(str(built.payload["psbt"]), copy):
+                raise InvalidInput.one(copy, "psbt", "is not the PSBT built for this transfer")
+            vault = get_vault(uow, view.request.vault)
+            check = check_psbt(psbt, vault.spec.script(), approved_spend(view, vault))
+            if check.problems:
+                raise InvalidInput(list(check.problems))
+            signers = sorted({k for keys in check.signers.values() for k in keys})
+            if not signers:
+                raise InvalidInput.one(copy, "psbt", "carries no signature")
+            _event(uow, reserve, view, EventKind.SIGNED, {"psbt": psbt, "signers": signers}, actor)
+            found.append(tuple(signers))
         uow.commit()
-    return tuple(signers)
+    return found
 
 
 def _unsigned_txid(psbt: str, where: str) -> str:
     try:
-        return str(PSBT.from_string(psbt.strip()).tx.txid().hex())
-    except (ValueError, TypeError, IndexError, KeyError) as bad:
-        raise InvalidInput.one(where, "psbt", f"not a PSBT ({bad})") from bad
+        return str(parse_psbt(psbt).tx.txid().hex())
+    except InvalidInput as bad:
+        raise InvalidInput.one(where, "psbt", bad.problems[0].reason) from None
 
 
 def finalize_transfer(reserve: Reserve, transfer_id: str, *, actor: str) -> str:

@@ -16,12 +16,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
-from embit.script import address_to_scriptpubkey
+from embit.base import EmbitError
+from embit.script import Script, address_to_scriptpubkey
 
 from reserve.adapters.price_files import latest_on_or_before
 from reserve.adapters.sanctions_files import load_sanctions
 from reserve.bootstrap import Reserve
 from reserve.core.errors import Conflict, InvalidInput, NotFound, Problem
+from reserve.custody.descriptors import embit_network
 from reserve.custody.spend_check import (
     ApprovedSpend,
     Payment,
@@ -162,19 +164,23 @@ def request_transfer(reserve: Reserve, request: TransferRequest, *, actor: str) 
 def _destination_problems(
     request: TransferRequest, vault: StoredVault, where: str
 ) -> list[Problem]:
-    from reserve.custody.descriptors import embit_network
-
+    """The destination must be an address of the vault's own network: embit reads base58
+    addresses of any network, so the script is turned back into an address and compared."""
+    network = embit_network(vault.spec.network)
     try:
         script = address_to_scriptpubkey(request.destination)
-        expected = embit_network(vault.spec.network)["bech32"]
-        if request.destination.lower().startswith(("bc1", "tb1", "bcrt1")) and not (
-            request.destination.lower().startswith(expected + "1")
-        ):
-            raise ValueError(f"not an address of the {vault.spec.network} network")
-    except (ValueError, TypeError, KeyError) as bad:
-        return [Problem(where, "destination", f"{request.destination!r}: {bad}")]
-    if not script.data:
-        return [Problem(where, "destination", "has no output script")]
+        spelled = str(Script(script.data).address(network))
+    except (ValueError, TypeError, KeyError, EmbitError) as bad:
+        return [Problem(where, "destination", f"{request.destination!r} is not an address ({bad})")]
+    given = request.destination
+    if spelled != (given.lower() if given.lower().startswith(network["bech32"]) else given):
+        return [
+            Problem(
+                where,
+                "destination",
+                f"{given} is not an address of the {vault.spec.network} network",
+            )
+        ]
     return []
 
 

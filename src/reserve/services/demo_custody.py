@@ -124,13 +124,15 @@ def sign_and_verify(reserve: Reserve) -> str:
     """Build after the time lock, sign offline as kh1, kh3 and kh5, import, finalize, verify."""
     psbt = custody_signing.build_transfer(reserve, TRANSFER, actor="kh1")
     backup = VaultScript.from_backup(custody_vaults.backup(reserve, COLD))
+    copies = []
     for holder in ("kh1", "kh3", "kh5"):
         root = _root(holder)
         key_file = json.dumps(
             {"holder": holder, "xprv": root.to_string(version=embit_network(NETWORK)["xprv"])}
         )
         signed = sign(psbt, backup, read_key_file(key_file, f"{holder} key"))
-        custody_signing.import_signed(reserve, TRANSFER, signed, actor="kh1")
+        copies.append(signed)
+    custody_signing.import_signed(reserve, TRANSFER, copies, actor="kh1")
     return custody_signing.finalize_transfer(reserve, TRANSFER, actor="kh1")
 
 
