@@ -10,6 +10,7 @@ alone only once its relative time lock has passed. Reconciliation finds a plante
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from embit.transaction import Transaction
 
 from reserve.adapters.bdk_vault import VaultWallet, finalize
 from reserve.bootstrap import bootstrap
+from reserve.cli.app import run
 from reserve.config import Settings
 from reserve.core.errors import InvalidInput
 from reserve.custody.signer import read_key_file, sign
@@ -84,7 +86,7 @@ def _sign_as(world: CustodyWorld, holder: str, psbt: str, vault: str) -> str:
 
 
 def test_full_lifecycle_is_accepted_by_the_node_and_booked(
-    world: CustodyWorld, node: LitecoinRegtest
+    world: CustodyWorld, node: LitecoinRegtest, capsys: pytest.CaptureFixture[str]
 ) -> None:
     account, _ = _funded_vault(world, node, "cold-main", 2 * COIN)
     _ltc, dest = _destination(node)
@@ -157,6 +159,14 @@ def test_full_lifecycle_is_accepted_by_the_node_and_booked(
     assert found[0].difference == -1
     assert found[0].break_id is not None
     assert [b.ledger_units - b.chain_units for b in custody_reconcile.list_breaks(reserve)] == [1]
+
+    # the same through the command line: exit 1, the difference to the satoshi, a second break
+    rpc = f"http://{node.rpc_user}:{node.rpc_password}@127.0.0.1:{node.rpc_port}"
+    capsys.readouterr()
+    args = ["--db", reserve.settings.database_url, "--as", "auditor1", "custody", "reconcile"]
+    assert run([*args, "--rpc", rpc, "--json"]) == 1
+    [line] = json.loads(capsys.readouterr().out)
+    assert (line["vault"], line["difference"], line["break"]) == ("cold-main", -1, 2)
 
 
 def test_one_signature_spend_is_refused_by_node_and_check(

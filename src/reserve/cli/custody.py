@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import typer
 
 from reserve.adapters.chain import ChainSource
-from reserve.cli import custody_transfer
+from reserve.cli import custody_reconcile, custody_transfer
 from reserve.cli.context import state
 from reserve.cli.render import emit_json, out, table
 from reserve.cli.signer import sign_command
@@ -37,7 +37,7 @@ app.add_typer(key, name="key")
 app.add_typer(vault, name="vault")
 app.add_typer(custody_transfer.policy, name="policy")
 app.add_typer(custody_transfer.transfer, name="transfer")
-app.add_typer(custody_transfer.reconcile_app, name="reconcile")
+app.add_typer(custody_reconcile.reconcile_app, name="reconcile")
 # the offline signer, also reachable as `reserve custody sign` (it opens no database)
 app.command("sign")(sign_command)
 

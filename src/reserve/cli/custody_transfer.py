@@ -13,16 +13,13 @@ from reserve.cli.render import emit_json, out, table
 from reserve.core.errors import InvalidInput
 from reserve.core.money import format_units
 from reserve.custody.transfers import EventKind, TransferRequest
-from reserve.services import custody_policy, custody_reconcile, custody_signing
+from reserve.services import custody_policy, custody_signing
 from reserve.services import custody_transfers as transfers
 
 policy = typer.Typer(
     help="The transfer policy and whitelist: propose, approve.", no_args_is_help=True
 )
 transfer = typer.Typer(help="Transfers: request, approve, sign, broadcast.", no_args_is_help=True)
-reconcile_app = typer.Typer(
-    help="Vault balances on chain against the ledger.", invoke_without_command=True
-)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 TransferId = Annotated[str, typer.Argument(help="The transfer id, e.g. TR-2025-001.")]
@@ -346,79 +343,3 @@ def transfer_list(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             for v in views
         ],
     )
-
-
-# -- reconciliation -------------------------------------------------------------------------
-@reconcile_app.callback()
-def reconcile(
-    ctx: typer.Context,
-    rpc: RpcOption = None,
-    esplora: EsploraOption = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Compare every vault's coins on chain with its ledger balance; differences open breaks.
-
-    Example: `reserve --as auditor1 custody reconcile --rpc http://user:pass@127.0.0.1:8332`
-    """
-    if ctx.invoked_subcommand is not None:
-        return
-    cli = state(ctx)
-    found = custody_reconcile.reconcile(cli.reserve(), _chain(rpc, esplora), actor=cli.actor)
-    rows = [
-        {
-            "vault": f.vault,
-            "height": f.height,
-            "chain": f.chain_units,
-            "ledger": f.ledger_units,
-            "difference": f.difference,
-            "break": f.break_id,
-        }
-        for f in found
-    ]
-    if as_json:
-        emit_json(rows)
-    else:
-        table(
-            "Reconciliation",
-            ("vault", "height", "chain", "ledger", "difference", "break"),
-            [tuple(str(r[c] if r[c] is not None else "") for c in r) for r in rows],
-            right=("chain", "ledger", "difference"),
-        )
-    if any(f.break_id for f in found):
-        raise typer.Exit(1)
-
-
-@reconcile_app.command("breaks")
-def reconcile_breaks(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """Every break, open or closed. Example: `reserve custody reconcile breaks`"""
-    rows = [
-        {
-            "break": b.break_id,
-            "vault": b.vault,
-            "height": b.height,
-            "chain": b.chain_units,
-            "ledger": b.ledger_units,
-            "closed": b.closed_reason or "",
-        }
-        for b in custody_reconcile.list_breaks(state(ctx).reserve())
-    ]
-    if as_json:
-        emit_json(rows)
-        return
-    table(
-        "Breaks",
-        tuple(rows[0]) if rows else ("break",),
-        [tuple(map(str, r.values())) for r in rows],
-    )
-
-
-@reconcile_app.command("close")
-def reconcile_close(
-    ctx: typer.Context,
-    break_id: Annotated[int, typer.Argument(help="The break's number.")],
-    reason: Annotated[str, typer.Option("--reason", help="What explains the difference.")],
-) -> None:
-    """Close a break with the reason. Example: `reserve custody reconcile close 1 --reason "..."`"""
-    cli = state(ctx)
-    custody_reconcile.close_break(cli.reserve(), break_id, reason, actor=cli.actor)
-    out.print(f"break {break_id} closed", markup=False)

@@ -20,7 +20,7 @@ from reserve.custody.transfer_policy import (
     parse_transfer_policy,
     parse_whitelist,
 )
-from reserve.governance.approvals import Approval, ApprovalRule
+from reserve.governance.approvals import Approval, ApprovalRule, request_hash
 from reserve.governance.people import Role
 from reserve.services.audit import record_now
 from reserve.services.governance import approve_in, standing_approvals
@@ -114,7 +114,7 @@ def approve_policy(
             uow,
             subject=subject,
             request=request,
-            stored_hash=_hash(request),
+            stored_hash=request_hash(request),
             rule=CHANGE_RULE,
             proposer=version.proposed_by,
             what="policy",
@@ -132,12 +132,6 @@ def approve_policy(
             )
         uow.commit()
     return approval, in_force
-
-
-def _hash(request: dict[str, str]) -> str:
-    from reserve.governance.approvals import request_hash
-
-    return request_hash(request)
 
 
 def in_force(uow: UnitOfWork) -> PoliciesInForce:

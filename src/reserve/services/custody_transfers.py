@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final
+from typing import Final
 
 from embit.base import EmbitError
 from embit.script import Script, address_to_scriptpubkey
@@ -28,7 +28,6 @@ from reserve.custody.spend_check import (
     ApprovedSpend,
     Payment,
     SpentInput,
-    check_psbt,
 )
 from reserve.custody.transfer_policy import DestinationKind, TransferFacts, evaluate
 from reserve.custody.transfers import (
@@ -326,8 +325,3 @@ def approved_spend(view: TransferView, vault: StoredVault) -> ApprovedSpend:
     payment = Payment(bytes(address_to_scriptpubkey(request.destination).data), request.amount)
     change = sum(i.amount for i in inputs) - request.amount - request.fee
     return ApprovedSpend(inputs, (payment,), request.fee, change)
-
-
-def psbt_problems(view: TransferView, vault: StoredVault, psbt: str) -> tuple[list[Problem], Any]:
-    check = check_psbt(psbt, vault.spec.script(), approved_spend(view, vault))
-    return list(check.problems), check

@@ -10,7 +10,6 @@ Addresses are issued once, each with its purpose, and never again.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,7 +21,7 @@ from reserve.adapters.chain import ChainSource
 from reserve.bootstrap import Reserve
 from reserve.core.errors import Conflict, IntegrityFailure, InvalidInput, NotFound, Problem
 from reserve.custody.descriptors import embit_network
-from reserve.custody.keys import KeyHolder, VaultKey, normalise_path, site_problems
+from reserve.custody.keys import KeyHolder, VaultKey, key_problems, normalise_path, site_problems
 from reserve.custody.vaults import VaultSpec, vault_problems
 from reserve.governance.people import Role
 from reserve.ledger.accounts import Account
@@ -86,8 +85,6 @@ def add_key_holder(reserve: Reserve, holder: str, site: str, *, actor: str) -> K
 
 def add_key(reserve: Reserve, key: VaultKey, *, network: str, actor: str) -> VaultKey:
     """Register the public half of a key holder's key (xpub, fingerprint, path)."""
-    from reserve.custody.keys import key_problems
-
     key = VaultKey(
         key.key_id, key.holder, key.fingerprint.lower(), normalise_path(key.path), key.xpub.strip()
     )
@@ -384,7 +381,3 @@ def vault_listing(reserve: Reserve) -> list[tuple[StoredVault, int, int]]:
             coins = unspent_deposits(uow, vault.spec.name)
             result.append((vault, len(coins), sum(d.amount for d in coins)))
     return result
-
-
-def today(reserve: Reserve) -> date:
-    return reserve.clock().date()
