@@ -1,19 +1,18 @@
-"""The root ``reserve`` command, its global options, and the one place that maps errors to
-exit codes: 2 for bad input (nothing written), 1 for data that does not verify."""
+"""The root ``reserve`` command and its global options; errors become exit codes in
+``cli.exits``: 2 for bad input (nothing written), 1 for data that does not verify."""
 
 from __future__ import annotations
 
 import sys
 from typing import Annotated
 
-import click
 import typer
 
 from reserve.cli import audit, custody, intake, ledger, users
 from reserve.cli.context import CliState, state
+from reserve.cli.exits import run_app
 from reserve.cli.render import err, out
 from reserve.config import Settings
-from reserve.core.errors import IntegrityFailure, InvalidInput, ReserveError
 from reserve.storage.migrate import HEAD_REVISION
 
 app = typer.Typer(
@@ -77,30 +76,7 @@ def demo(
 
 def run(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
-    try:
-        result = app(args=argv, prog_name="reserve", standalone_mode=False)
-    except (click.exceptions.Exit, typer.Exit) as stop:
-        return stop.exit_code
-    except click.ClickException as usage:
-        usage.show()
-        return usage.exit_code
-    except typer.TyperException as usage:  # newer Typer raises its own copy of Click's errors
-        err.print(f"error: {usage.format_message()}", markup=False)
-        return usage.exit_code
-    except (click.Abort, typer.Abort):
-        err.print("aborted")
-        return 1
-    except InvalidInput as bad:
-        for problem in bad.problems:
-            err.print(f"error: {problem}", markup=False)
-        return 2
-    except IntegrityFailure as broken:
-        err.print(f"verify failed: {broken}", markup=False)
-        return 1
-    except ReserveError as failure:
-        err.print(f"error: {failure}", markup=False)
-        return 1
-    return result if isinstance(result, int) else 0
+    return run_app(app, argv, prog_name="reserve", err=err, aborted="aborted")
 
 
 def main() -> None:

@@ -14,12 +14,12 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, Final
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from reserve.core.errors import InvalidInput, ReserveError
+from reserve.cli.exits import run_app
+from reserve.core.errors import InvalidInput
 from reserve.core.money import format_units
 from reserve.custody.signer import (
     SignerKey,
@@ -172,27 +172,9 @@ def sign_command(
 
 def run(argv: list[str] | None = None) -> int:
     """Run the signer and return its exit code: 2 for bad input, 1 for anything else refused."""
-    try:
-        result = app(args=argv, prog_name="reserve-signer", standalone_mode=False)
-    except (click.exceptions.Exit, typer.Exit) as stop:
-        return stop.exit_code
-    except click.ClickException as usage:
-        usage.show()
-        return usage.exit_code
-    except typer.TyperException as usage:  # newer Typer raises its own copy of Click's errors
-        err.print(f"error: {usage.format_message()}", markup=False)
-        return usage.exit_code
-    except (click.Abort, typer.Abort):
-        err.print("aborted; nothing written")
-        return 1
-    except InvalidInput as bad:
-        for problem in bad.problems:
-            err.print(f"error: {problem}", markup=False)
-        return 2
-    except ReserveError as failure:
-        err.print(f"error: {failure}", markup=False)
-        return 1
-    return result if isinstance(result, int) else 0
+    return run_app(
+        app, argv, prog_name="reserve-signer", err=err, aborted="aborted; nothing written"
+    )
 
 
 def main() -> None:
