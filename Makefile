@@ -28,6 +28,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ledger.py --transactions 100000
+	$(BIN)/python benchmarks/bench_valuation.py --lots 100000 --days 730
 
 bench-1m: $(STAMP)
 	$(BIN)/python benchmarks/bench_ledger.py --transactions 1000000

@@ -33,6 +33,14 @@ class Settings(BaseSettings):
         default=Path(__file__).resolve().parents[2] / "config" / "transfer_policy.toml",
         description="the transfer policy the demo proposes (in life: `custody policy propose`)",
     )
+    market_config: Path = Field(
+        default=Path(__file__).resolve().parents[2] / "config" / "market.toml",
+        description="price sources, the fix methodology and the USD/KZT rate limits",
+    )
+    valuation_policy: Path = Field(
+        default=Path(__file__).resolve().parents[2] / "config" / "valuation.toml",
+        description="the accounting basis, the national reserves denominator, alert thresholds",
+    )
     wallet_dir: Path | None = Field(
         default=None,
         description="where the watch-only vault wallets (bdk SQLite files) are kept; by default "

@@ -131,3 +131,32 @@ def test_the_vault_holds_what_moved_in_and_the_transfer_is_verified_unbroadcast(
     assert "kh1" not in transfer.approvers  # the initiator never approves
     signed = [e for e in transfer.events if e.kind == EventKind.SIGNED]
     assert len({key for e in signed for key in e.payload["signers"]}) == 3
+
+
+def test_the_story_is_valued_every_day_and_the_chart_is_written(
+    story: tuple[Reserve, DemoResult], tmp_path: Path
+) -> None:
+    import decimal
+
+    from reserve.services.demo import CASES
+    from reserve.services.demo_valuation import LAST_PRICE_DAY, value_story
+
+    reserve, _ = story
+    valued = value_story(reserve, tmp_path, today=date(2026, 2, 1))  # after the data's last row
+    days = valued.days
+    assert days[0].day == min(c.seized_on for c in CASES)
+    assert days[-1].day == LAST_PRICE_DAY
+    assert len(days) == (LAST_PRICE_DAY - days[0].day).days + 1
+    last = days[-1]
+    held = sum(
+        line.amount
+        for line in balances(reserve, account_prefix="Assets:Reserve", asset="BTC", as_of=last.day)
+    )
+    btc = next(m for m in last.marks if m.holding.asset == "BTC" and m.holding.fund)
+    with decimal.localcontext(prec=60):
+        fair_btc = sum(
+            m.fair_usd for m in last.marks if m.holding.asset == "BTC" and m.holding.fund
+        )
+        assert fair_btc == Decimal(held) / BTC * btc.fix
+    assert last.share == last.total.nav_usd / Decimal("104700000000")
+    assert valued.chart.png.read_bytes()[:4] == b"\x89PNG"

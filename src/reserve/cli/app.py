@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from reserve.cli import audit, custody, intake, ledger, users
+from reserve.cli import audit, custody, intake, ledger, market, users, value
 from reserve.cli.context import CliState, state
 from reserve.cli.exits import run_app
 from reserve.cli.render import err, out
@@ -27,6 +27,9 @@ app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.add_typer(intake.app, name="intake")
 app.add_typer(custody.app, name="custody")
+app.add_typer(market.app, name="market")
+app.add_typer(value.app, name="value")
+app.add_typer(market.alerts_app, name="alerts")
 
 
 @app.callback()

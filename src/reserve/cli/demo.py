@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -42,6 +43,7 @@ def run_demo(workdir: str) -> None:
         show_purchases(intake_purchases.list_purchases(reserve))
         show_holdings(holdings_by_fund(reserve))
         show_custody(reserve)
+        show_valuation(reserve, folder)
         out.print(f"ledger chain ok: {result.chain.entries} entries, head {result.chain.head}")
         out.print(f"audit log ok: {result.audit_records} records")
     finally:
@@ -124,3 +126,52 @@ def show_custody(reserve: Reserve) -> None:
             ),
             markup=False,
         )
+
+
+def show_valuation(reserve: Reserve, folder: Path) -> None:
+    """The story valued every day: NAV at each quarter's end, the share of national reserves,
+    and the NAV history chart."""
+    from reserve.cli.render import progress_bar
+    from reserve.services.demo_valuation import value_story
+
+    with progress_bar("valuing every day") as report:
+        valued = value_story(reserve, folder / "reports", progress=report)
+    days = valued.days
+    quarter_ends = [
+        v for v in days if v.day.month % 3 == 0 and (v.day + timedelta(days=1)).day == 1
+    ] + [days[-1]]
+    table(
+        f"NAV, {days[0].basis} basis: {len(days)} days valued, {days[0].day} to {days[-1].day}",
+        (
+            "day",
+            "BTC fix USD",
+            "NAV USD",
+            "of which SFDA",
+            "share of national reserves",
+            "custodial (not NAV) USD",
+            "NAV KZT",
+        ),
+        [
+            (
+                str(v.day),
+                str(v.fixes["BTC"].value.quantize(Decimal("0.01"))) if "BTC" in v.fixes else "n/a",
+                f"{v.total.nav_usd.quantize(Decimal('0.01')):,}",
+                next(
+                    (
+                        f"{n.nav_usd.quantize(Decimal('0.01')):,}"
+                        for n in v.navs
+                        if n.fund == "SFDA"
+                    ),
+                    "0.00",
+                ),
+                f"{(v.share * 100).quantize(Decimal('0.0001'))}%",
+                f"{v.custodial_usd.quantize(Decimal('0.01')):,}",
+                "n/a (no USD/KZT rate within 3 days)"
+                if v.total.nav_kzt is None
+                else f"{v.total.nav_kzt.quantize(Decimal('0.01')):,}",
+            )
+            for v in quarter_ends
+        ],
+        right=("BTC fix USD", "NAV USD", "of which SFDA", "custodial (not NAV) USD"),
+    )
+    out.print(f"NAV history: {valued.chart.png} and {valued.chart.html}", markup=False)

@@ -20,7 +20,7 @@ from reserve.storage.engine import WRITE_OPTION
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD_REVISION: Final = "0005_custody"
+HEAD_REVISION: Final = "0006_market"
 _SCRIPTS = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 0x5E5E_0001
 

@@ -21,6 +21,10 @@ Custody: key holders, keys, vaults, issued addresses, deposits, policy versions 
 activations, transfer requests and their events, reconciliation breaks and their closures are
 all append-only. A transfer's state is derived from its event rows (built, signed, finalized,
 verified, broadcast, confirmed), so what was approved is never overwritten.
+
+Market and valuation: loaded prices and rates, daily fixes (a correction is a new version with
+its reason), valuation runs with their lines, and alerts are append-only. A later valuation run
+of a day supersedes an earlier one for reading; both stay.
 """
 
 from __future__ import annotations
@@ -511,6 +515,83 @@ custody_break_closures = Table(
     Column("closed_at", DateTime(timezone=True), nullable=False),
 )
 
+market_prices = Table(
+    "market_prices",
+    metadata,
+    Column("source", String(40), nullable=False),
+    Column("asset", String(12), nullable=False),
+    Column("quote", String(8), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("value", ExactDecimal, nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("source", "asset", "day"),
+)
+
+daily_fixes = Table(
+    "daily_fixes",
+    metadata,
+    Column("asset", String(12), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("value", ExactDecimal, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("used", Text, nullable=False),
+    Column("dropped", Text, nullable=False),
+    Column("inputs_sha256", String(64), nullable=False),
+    Column("method_version", String(40), nullable=False),
+    Column("carried_from", Date, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("asset", "day", "version"),
+)
+
+valuation_runs = Table(
+    "valuation_runs",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=False),
+    Column("day", Date, nullable=False, index=True),
+    Column("basis", String(20), nullable=False),
+    Column("policy_sha256", String(64), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+valuation_lines = Table(
+    "valuation_lines",
+    metadata,
+    Column("run_id", Seq, ForeignKey("valuation_runs.id"), nullable=False),
+    Column("fund", String(20), nullable=True),
+    Column("asset", String(12), nullable=False),
+    Column("account", String(200), nullable=False),
+    Column("provenance", String(40), nullable=False),
+    Column("units", BaseUnits, nullable=False),
+    Column("cost_usd", ExactDecimal, nullable=False),
+    Column("cost_kzt", ExactDecimal, nullable=False),
+    Column("fix", ExactDecimal, nullable=True),
+    Column("fix_status", String(12), nullable=False),
+    Column("kzt_per_usd", ExactDecimal, nullable=True),
+    Column("fair_usd", ExactDecimal, nullable=True),
+    Column("fair_kzt", ExactDecimal, nullable=True),
+    Column("carrying_usd", ExactDecimal, nullable=True),
+    PrimaryKeyConstraint("run_id", "account", "asset", "provenance"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Seq, primary_key=True, autoincrement=False),
+    Column("day", Date, nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("subject", String(100), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("value", String(60), nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("day", "kind", "subject"),
+)
+
 LEDGER_APPEND_ONLY: Final = ("assets", "funds", "accounts", "entries", "postings", "lots")
 GOVERNANCE_APPEND_ONLY: Final = ("approvals", "audit_log")
 INTAKE_APPEND_ONLY: Final = ("cases", "seized_assets", "legal_orders", "legal_order_executions")
@@ -535,10 +616,18 @@ CUSTODY_APPEND_ONLY: Final = (
     "custody_breaks",
     "custody_break_closures",
 )
+MARKET_APPEND_ONLY: Final = (
+    "market_prices",
+    "daily_fixes",
+    "valuation_runs",
+    "valuation_lines",
+    "alerts",
+)
 APPEND_ONLY: Final = (
     LEDGER_APPEND_ONLY
     + GOVERNANCE_APPEND_ONLY
     + INTAKE_APPEND_ONLY
     + MINING_PURCHASE_APPEND_ONLY
     + CUSTODY_APPEND_ONLY
+    + MARKET_APPEND_ONLY
 )

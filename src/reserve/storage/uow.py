@@ -11,6 +11,7 @@ from reserve.storage.custody_repo import CustodyStore
 from reserve.storage.engine import WRITE_OPTION
 from reserve.storage.governance_repo import GovernanceStore
 from reserve.storage.intake_repo import IntakeStore
+from reserve.storage.market_repo import MarketStore
 from reserve.storage.mining_repo import MiningStore
 from reserve.storage.purchase_repo import PurchaseStore
 from reserve.storage.repository import LedgerStore
@@ -45,6 +46,7 @@ class UnitOfWork:
         self.mining = MiningStore(conn)
         self.purchases = PurchaseStore(conn)
         self.custody = CustodyStore(conn)
+        self.market = MarketStore(conn)
         return self
 
     def commit(self) -> None:
