@@ -28,7 +28,8 @@ from reserve.bootstrap import Reserve, bootstrap
 from reserve.config import Settings
 from reserve.ledger.workload import WorkloadShape, workload, workload_accounts
 from reserve.services.ledger import open_accounts, post_entries
-from reserve.services.market import fix_range, load_market
+from reserve.services.market import fix_range
+from reserve.services.market_load import load_market
 from reserve.services.valuation import value_range
 
 START = date(2021, 1, 1)

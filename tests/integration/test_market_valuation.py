@@ -15,7 +15,7 @@ import pytest
 from reserve.bootstrap import Reserve
 from reserve.core.errors import Conflict, InvalidInput
 from reserve.ledger.accounts import Account
-from reserve.services import market
+from reserve.services import market, market_load
 from reserve.services.ledger import open_accounts, post_entries
 from reserve.services.rollforward import roll_forward_asset
 from reserve.services.valuation import value_day, value_range
@@ -41,7 +41,7 @@ def books(reserve: Reserve) -> Reserve:
         intake("b", VAULT2, BTC // 2, day=date(2022, 11, 2), opening=lot("mining", "m1", "9000")),
         intake("c", CUSTODY, 7 * BTC, day=date(2022, 11, 3), opening=lot("seizure", "s1", "1")),
     ], actor="system")  # fmt: skip
-    market.load_market(reserve, actor="system", today=date(2026, 6, 1))
+    market_load.load_market(reserve, actor="system", today=date(2026, 6, 1))
     return reserve
 
 
@@ -125,6 +125,6 @@ def test_a_bad_price_row_loads_nothing(reserve: Reserve, tmp_path: Path) -> None
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     reserve.settings = reserve.settings.model_copy(update={"data_dir": data})
     with pytest.raises(InvalidInput, match=r"eth_usd\.csv line 11"):
-        market.load_market(reserve, actor="system", today=date(2026, 6, 1))
+        market_load.load_market(reserve, actor="system", today=date(2026, 6, 1))
     with reserve.reading() as uow:
         assert uow.market.loaded_sources() == []

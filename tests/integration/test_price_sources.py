@@ -4,20 +4,16 @@
 ``GET /api/v3/exchangeInfo`` (spot only: the futures APIs are switched off for a fix), then
 ``fetch_ohlcv`` asks ``GET /api/v3/klines``. The fake Binance serves hourly BTCUSDT candles around
 Almaty's 2024-03-01 change of offset, so the candle chosen for the 16:00 cut-off is checked on
-both sides of it. ``NationalBankRates`` is served an NBK-style ``<rates>`` document.
+both sides of it. ``NationalBankRates`` is served an NBK-style ``<rates>`` document. The servers
+are in ``tests/fake_exchanges.py``, shared with the loading tests.
 """
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -26,7 +22,8 @@ from reserve.adapters.price_sources import ExchangeSource, NationalBankRates, So
 from reserve.core.errors import InvalidInput
 from reserve.market.fix import FixMethod, cutoff_utc
 
-HOUR_MS = 3_600_000
+from fake_exchanges import HOUR_MS, NBK_DOC, FakeBinance, LocalServer, closed_port, nbk_answer
+
 FIRST_OPEN = datetime(2024, 2, 28, tzinfo=UTC)
 LAST_OPEN = datetime(2024, 3, 2, 23, tzinfo=UTC)
 PAGE = 24  # Binance gives up to 1000 candles a request; a smaller page here makes paging happen
@@ -38,45 +35,6 @@ METHOD = FixMethod(
     outlier_pct=Decimal(2),
     min_sources=2,
 )
-EXCHANGE_INFO: dict[str, Any] = {
-    "timezone": "UTC",
-    "serverTime": 1709200000000,
-    "rateLimits": [],
-    "exchangeFilters": [],
-    "symbols": [
-        {
-            "symbol": "BTCUSDT",
-            "status": "TRADING",
-            "baseAsset": "BTC",
-            "baseAssetPrecision": 8,
-            "quoteAsset": "USDT",
-            "quotePrecision": 8,
-            "quoteAssetPrecision": 8,
-            "baseCommissionPrecision": 8,
-            "quoteCommissionPrecision": 8,
-            "orderTypes": ["LIMIT", "MARKET"],
-            "icebergAllowed": True,
-            "ocoAllowed": True,
-            "isSpotTradingAllowed": True,
-            "isMarginTradingAllowed": False,
-            "filters": [
-                {
-                    "filterType": "PRICE_FILTER",
-                    "minPrice": "0.01000000",
-                    "maxPrice": "1000000.00000000",
-                    "tickSize": "0.01000000",
-                },
-                {
-                    "filterType": "LOT_SIZE",
-                    "minQty": "0.00001000",
-                    "maxQty": "9000.00000000",
-                    "stepSize": "0.00001000",
-                },
-            ],
-            "permissions": ["SPOT"],
-        }
-    ],
-}
 
 
 def close_of(open_ms: int) -> str:
@@ -86,76 +44,9 @@ def close_of(open_ms: int) -> str:
     return f"{60000 + hours}.12345678"
 
 
-def _klines(query: dict[str, list[str]]) -> list[list[Any]]:
-    assert query["symbol"] == ["BTCUSDT"]
-    assert query["interval"] == ["1h"]
-    start = int(query.get("startTime", ["0"])[0])
-    limit = min(int(query.get("limit", ["500"])[0]), PAGE)
-    first = max(start, int(FIRST_OPEN.timestamp() * 1000))
-    first += -first % HOUR_MS  # the first candle opening at or after startTime
-    last = int(LAST_OPEN.timestamp() * 1000)
-    candles = []
-    for open_ms in range(first, last + 1, HOUR_MS)[:limit]:
-        close = close_of(open_ms)
-        candles.append(
-            [open_ms, "59999.00000000", "60500.00000000", "59000.00000000", close,
-             "12.50000000", open_ms + HOUR_MS - 1, "750000.00000000", 1000, "6.0", "360000.0", "0"]
-        )  # fmt: skip
-    return candles
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        server: Any = self.server
-        url = urlsplit(self.path)
-        server.requests.append(url.path + ("?" + url.query if url.query else ""))
-        status, kind, body = server.answer(url.path, parse_qs(url.query))
-        data = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *_: Any) -> None:
-        """Quiet: the test output is the assertions."""
-
-
-class LocalServer:
-    def __init__(self, answer: Any) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.answer = answer  # type: ignore[attr-defined]
-        self.server.requests = []  # type: ignore[attr-defined]
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    @property
-    def requests(self) -> list[str]:
-        return self.server.requests  # type: ignore[attr-defined,no-any-return]
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-
-def _binance(path: str, query: dict[str, list[str]]) -> tuple[int, str, str]:
-    if path == "/api/v3/exchangeInfo":
-        return 200, "application/json", json.dumps(EXCHANGE_INFO)
-    if path == "/api/v3/klines":
-        return 200, "application/json", json.dumps(_klines(query))
-    return 404, "application/json", json.dumps({"code": -1, "msg": f"no {path} here"})
-
-
 @pytest.fixture
 def fake_binance() -> Iterator[LocalServer]:
-    server = LocalServer(_binance)
+    server = LocalServer(FakeBinance("1h", FIRST_OPEN, LAST_OPEN, close_of, page=PAGE))
     yield server
     server.stop()
 
@@ -229,17 +120,8 @@ def test_an_unknown_symbol_or_exchange_is_bad_input(fake_binance: LocalServer) -
         ExchangeSource("no-such-exchange")
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def test_an_unreachable_exchange_is_unavailable() -> None:
-    source = ExchangeSource(
-        "binance", api_url=f"http://127.0.0.1:{_closed_port()}", timeout_ms=2000
-    )
+    source = ExchangeSource("binance", api_url=f"http://127.0.0.1:{closed_port()}", timeout_ms=2000)
     with source, pytest.raises(SourceUnavailable, match="binance BTC/USDT"):
         source.hourly_closes(
             "BTC/USDT", datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 3, 1, 11, tzinfo=UTC)
@@ -248,47 +130,11 @@ def test_an_unreachable_exchange_is_unavailable() -> None:
 
 # -- the National Bank of Kazakhstan -------------------------------------------------------
 
-NBK_DOC = """<?xml version="1.0" encoding="utf-8"?>
-<rates>
-  <generator>www.nationalbank.kz</generator>
-  <title>Official exchange rates of National Bank of Republic Kazakhstan</title>
-  <link>https://nationalbank.kz</link>
-  <description>Official exchange rates of National Bank of Republic Kazakhstan</description>
-  <copyright>TOO, NBRK</copyright>
-  <date>{date}</date>
-  <item>
-    <fullname>АВСТРАЛИЙСКИЙ ДОЛЛАР</fullname>
-    <title>AUD</title>
-    <description>294.42</description>
-    <quant>1</quant>
-    <index>DOWN</index>
-    <change>-1.05</change>
-  </item>
-  <item>
-    <fullname>ДОЛЛАР США</fullname>
-    <title>USD</title>
-    <description>{usd}</description>
-    <quant>{quant}</quant>
-    <index>UP</index>
-    <change>0.12</change>
-  </item>
-</rates>
-"""
-
-
-def _nbk(answers: dict[str, tuple[int, str]]) -> Any:
-    def answer(path: str, query: dict[str, list[str]]) -> tuple[int, str, str]:
-        assert path == "/rss/get_rates.cfm"
-        status, body = answers[query["fdate"][0]]
-        return status, "text/xml; charset=utf-8", body
-
-    return answer
-
 
 @pytest.fixture
 def fake_nbk() -> Iterator[LocalServer]:
     server = LocalServer(
-        _nbk(
+        nbk_answer(
             {
                 "29.02.2024": (200, NBK_DOC.format(date="29.02.2024", usd="450.53", quant="1")),
                 "01.03.2024": (200, NBK_DOC.format(date="01.03.2024", usd="4497,6", quant="10")),
@@ -340,7 +186,7 @@ def test_a_bad_answer_is_unavailable_not_a_rate(
 
 
 def test_an_unreachable_bank_is_unavailable_and_file_urls_are_refused() -> None:
-    nbk = NationalBankRates(base_url=f"http://127.0.0.1:{_closed_port()}/rss", timeout_s=2)
+    nbk = NationalBankRates(base_url=f"http://127.0.0.1:{closed_port()}/rss", timeout_s=2)
     with pytest.raises(SourceUnavailable, match="NBK rates for 2024-03-01"):
         nbk.usd_on(date(2024, 3, 1))
     with pytest.raises(InvalidInput, match="not an http"):

@@ -11,7 +11,7 @@ from reserve.cli.context import state
 from reserve.cli.options import day_option
 from reserve.cli.render import emit_json, out, progress_bar, table
 from reserve.core.money import decimal_text
-from reserve.services import market
+from reserve.services import market, market_load
 
 app = typer.Typer(help="Prices, the daily fix, USD/KZT.", no_args_is_help=True)
 
@@ -33,7 +33,7 @@ def load(
     cli = state(ctx)
     day = None if today is None else day_option(today, "--today")
     with progress_bar("loading price sources") as report:
-        loaded = market.load_market(cli.reserve(), actor=cli.actor, today=day, progress=report)
+        loaded = market_load.load_market(cli.reserve(), actor=cli.actor, today=day, progress=report)
     rows = [
         {
             "source": x.source,

@@ -9,22 +9,58 @@ from __future__ import annotations
 
 import tomllib
 from collections import Counter
+from datetime import date
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from reserve.core.errors import InvalidInput, Problem
 from reserve.market.fix import FixMethod
-from reserve.market.prices import SourceSpec
+from reserve.market.prices import (
+    SPEC_FIELDS,
+    ColumnName,
+    FileName,
+    HttpUrl,
+    SourceSpec,
+    kind_problems,
+    refuse_fields,
+)
 
 
 class RatesSpec(BaseModel):
-    """Where the daily USD/KZT rates are, and how many days old a rate may be when used."""
+    """Where the daily USD/KZT rates come from, and how many days old a rate may be when used.
+
+    ``kind = "file"`` reads ``column`` of ``file`` in the prices folder; ``kind = "nbk"`` asks
+    the National Bank of Kazakhstan for its official rate, one request per day from ``start``
+    (``base_url`` replaces the Bank's address: a mirror, a test server).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    file: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.csv$")
-    column: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    kind: Literal["file", "nbk"] = "file"
+    file: FileName | None = None
+    column: ColumnName | None = None
+    base_url: HttpUrl | None = None
+    start: date | None = None
     max_age_days: int = Field(ge=0, le=31)
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> RatesSpec:
+        if self.kind == "file":
+            problems = kind_problems(
+                "file",
+                needs={"file": self.file, "column": self.column},
+                refuses={"base_url": self.base_url, "start": self.start},
+            )
+        else:
+            problems = kind_problems(
+                "nbk",
+                needs={"start": self.start},
+                refuses={"file": self.file, "column": self.column},
+            )
+        refuse_fields(problems)
+        return self
 
 
 class MarketConfig(BaseModel):
@@ -52,16 +88,23 @@ def parse_market_config(text: str, where: str) -> MarketConfig:
     try:
         config = MarketConfig.model_validate(data)
     except ValidationError as error:
-        raise InvalidInput(
-            [
-                Problem(where, ".".join(str(p) for p in e["loc"]) or "config", e["msg"])
-                for e in error.errors()
-            ]
-        ) from None
+        raise InvalidInput([p for e in error.errors() for p in _problems(e, where)]) from None
     problems = _source_problems(config.sources, where)
     if problems:
         raise InvalidInput(problems)
     return config
+
+
+def _problems(error: ErrorDetails, where: str) -> list[Problem]:
+    """One pydantic error as problems; a spec's wrong fields (``refuse_fields``) one each."""
+    at = ".".join(str(p) for p in error["loc"])
+    if error["type"] != SPEC_FIELDS:
+        return [Problem(where, at or "config", error["msg"])]
+    context: dict[str, Any] = error.get("ctx") or {}
+    return [
+        Problem(where, f"{at}.{field}" if at else field, reason)
+        for field, reason in context["problems"]
+    ]
 
 
 def _source_problems(sources: list[SourceSpec], where: str) -> list[Problem]:

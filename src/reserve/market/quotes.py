@@ -97,7 +97,7 @@ def quotes_for(
         seen.add(spec.name)
         row = latest_observed_by(rows, cutoff)
         if row is None:
-            dropped.append((spec.name, f"{spec.file} has no close on or before {cutoff.date()}"))
+            dropped.append((spec.name, f"{spec.label} has no close on or before {cutoff.date()}"))
             continue
         problem = conversion_problem(asset=asset, quote=spec.quote, usdt_fix=usdt_fix, day=day)
         if problem is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from reserve.bootstrap import Reserve
 from reserve.services.demo import ADMIN, CASES
-from reserve.services.market import load_market
+from reserve.services.market_load import load_market
 from reserve.services.valuation import DayValuation, Progress, value_range
 from reserve.services.valuation_chart import Chart, nav_chart
 

@@ -2,8 +2,11 @@
 
 Prices are loaded into the database once (a day already loaded with another value is refused:
 history is not rewritten by a reload), and fixes are computed from what is stored, so every
-published fix can be traced to the rows it used. A fix is published once per asset and day; a
-different result later is a correction: a new version with its reason, the old one kept.
+published fix can be traced to the rows it used: each row keeps the sha256 of the file it came
+from, or, for an exchange or the National Bank, of the canonical JSON of the rows fetched with it
+(``rows_sha256``). A network source is asked only for the days after its last loaded one. A fix
+is published once per asset and day; a different result later is a correction: a new version
+with its reason, the old one kept.
 """
 
 from __future__ import annotations
@@ -15,9 +18,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Final
 
-from reserve.adapters.price_sources import load_bundled
 from reserve.bootstrap import Reserve
-from reserve.core.errors import Conflict, InvalidInput, NotFound, Problem
+from reserve.core.errors import Conflict, InvalidInput, NotFound
 from reserve.market.config import MarketConfig, parse_market_config
 from reserve.market.fix import DailyFix, carry_over, compute_fix
 from reserve.market.prices import PriceRow, SourceSpec
@@ -33,98 +35,10 @@ RATES_ASSET: Final = "USDKZT"
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
-class LoadedSource:
-    source: str
-    asset: str
-    rows: int
-    added: int
-    first: date | None
-    last: date | None
-
-
 def market_config(reserve: Reserve) -> tuple[MarketConfig, str]:
     path = reserve.settings.market_config
     raw = path.read_bytes()
     return parse_market_config(raw.decode("utf-8"), path.name), hashlib.sha256(raw).hexdigest()
-
-
-def _rate_spec(config: MarketConfig) -> SourceSpec:
-    rates = config.rates
-    return SourceSpec(
-        name=RATES_SOURCE, asset=RATES_ASSET, quote="KZT", file=rates.file, column=rates.column
-    )
-
-
-def load_market(
-    reserve: Reserve, *, actor: str, today: date | None = None, progress: Progress | None = None
-) -> list[LoadedSource]:
-    """Load every configured source (and the USD/KZT series) into the database, all or none."""
-    config, _ = market_config(reserve)
-    today = today or reserve.clock().date()
-    folder = reserve.settings.data_dir / "prices"
-    specs = [*config.sources, _rate_spec(config)]
-    loaded: list[LoadedSource] = []
-    with reserve.writing() as uow:
-        problems: list[Problem] = []
-        for done, spec in enumerate(specs, start=1):
-            rows = load_bundled(folder, spec, today)
-            sha = hashlib.sha256((folder / spec.file).read_bytes()).hexdigest()
-            known = uow.market.prices(spec.name, spec.asset)
-            fresh = []
-            for row in rows:
-                earlier = known.get(row.day)
-                if earlier is None:
-                    fresh.append(row)
-                elif earlier != row.value:
-                    problems.append(
-                        Problem(
-                            f"{spec.file} {row.day}",
-                            spec.column,
-                            f"{row.value} differs from the loaded {earlier}",
-                        )
-                    )
-            uow.market.add_prices(
-                [
-                    {
-                        "source": spec.name,
-                        "asset": spec.asset,
-                        "quote": spec.quote,
-                        "day": r.day,
-                        "value": r.value,
-                        "file_sha256": sha,
-                        "loaded_at": reserve.clock(),
-                    }
-                    for r in fresh
-                ]
-            )
-            loaded.append(
-                LoadedSource(
-                    spec.name,
-                    spec.asset,
-                    len(rows),
-                    len(fresh),
-                    rows[0].day if rows else None,
-                    rows[-1].day if rows else None,
-                )
-            )
-            if progress:
-                progress(done, len(specs))
-        if problems:
-            raise Conflict(problems)
-        added = sum(x.added for x in loaded)
-        if added:
-            _rate_alerts(uow, reserve)
-            record_now(
-                uow,
-                reserve,
-                actor,
-                "market.load",
-                "market",
-                {"sources": str(len(specs)), "rows_added": str(added)},
-            )
-            uow.commit()
-    return loaded
 
 
 @dataclass
@@ -308,19 +222,6 @@ def _fix_alerts(uow: UnitOfWork, reserve: Reserve, fixes: Sequence[StoredFix]) -
         if before is None or before.status != status:
             starting.append((asset, day, value, status))
     found = [*stablecoin_alerts(rows, policy), *fix_flag_alerts(starting)]
-    uow.market.add_alerts(
-        StoredAlert(a.day, a.kind, a.subject, a.detail, a.value, reserve.clock()) for a in found
-    )
-
-
-def _rate_alerts(uow: UnitOfWork, reserve: Reserve) -> None:
-    """Day-on-day USD/KZT moves beyond the threshold, never across a gap in the series."""
-    from reserve.services.valuation_context import valuation_policy
-    from reserve.valuation.alerts import rate_move_alerts
-
-    policy, _ = valuation_policy(reserve)
-    rows = sorted(uow.market.prices(RATES_SOURCE, RATES_ASSET).items())
-    found = rate_move_alerts(rows, policy)
     uow.market.add_alerts(
         StoredAlert(a.day, a.kind, a.subject, a.detail, a.value, reserve.clock()) for a in found
     )
