@@ -13,7 +13,7 @@ from reserve.cli.context import state
 from reserve.cli.market import _days
 from reserve.cli.options import day_option
 from reserve.cli.render import CENT, emit_json, out, progress_bar, table
-from reserve.core.money import decimal_text
+from reserve.core.money import decimal_text, format_units
 from reserve.services import valuation
 from reserve.services.valuation_chart import nav_chart
 
@@ -128,7 +128,7 @@ def show_day(v: valuation.DayValuation) -> None:
                 m.holding.account,
                 m.holding.asset,
                 m.holding.provenance,
-                str(m.holding.units),
+                format_units(m.holding.units, m.decimals),
                 str(m.fix) if m.fix else "n/a",
                 m.fix_status,
                 _money(m.fair_usd),
