@@ -106,7 +106,10 @@ def request_transfer(reserve: Reserve, request: TransferRequest, *, actor: str) 
             raise Conflict.one(where, "transfer_id", "is already requested with other details")
         policies = in_force(uow)
         now = reserve.clock()
-        amount_usd = _usd_value(reserve, request.asset, request.amount, now)
+        decimals = uow.ledger.assets()[request.asset].decimals
+        amount_usd, priced_by = _usd_value(
+            uow, reserve, request.asset, request.amount, now, decimals=decimals
+        )
         facts = TransferFacts(
             initiator=actor,
             initiator_roles=frozenset(r.value for r in user.roles) if user else frozenset(),
@@ -137,7 +140,11 @@ def request_transfer(reserve: Reserve, request: TransferRequest, *, actor: str) 
             request,
             request_hash(request.canonical()),
             amount_usd,
-            {**evaluation.to_json(), "whitelist_sha256": policies.whitelist_sha256},
+            {
+                **evaluation.to_json(),
+                "whitelist_sha256": policies.whitelist_sha256,
+                "usd_priced_by": priced_by,
+            },
             actor,
             now,
         )
@@ -183,14 +190,26 @@ def _destination_problems(
     return []
 
 
-def _usd_value(reserve: Reserve, asset: str, amount: int, now: datetime) -> Decimal | None:
+def _usd_value(
+    uow: UnitOfWork, reserve: Reserve, asset: str, amount: int, now: datetime, *, decimals: int
+) -> tuple[Decimal | None, str]:
+    """The request's USD value and what priced it: the newest published daily fix of the last
+    few days (``reserve market fix``), else the bundled close of the asset; None when neither
+    is recent enough, so rules on USD refuse rather than guess."""
+    for back in range(PRICE_MAX_AGE.days + 1):
+        day = now.date() - timedelta(days=back)
+        fix = uow.market.fix(asset, day)
+        if fix is not None:
+            value = Decimal(amount).scaleb(-decimals) * fix.value
+            return value.quantize(Decimal("0.01")), f"fix {day} v{fix.version} {fix.status}"
     path = reserve.settings.data_dir / "prices" / f"{asset.lower()}_usd.csv"
     if not path.exists():
-        return None
+        return None, "no price"
     found = latest_on_or_before(path, "close_usd", now.date())
     if found is None or now.date() - found[0] > PRICE_MAX_AGE:
-        return None
-    return (Decimal(amount) / Decimal(100_000_000) * found[1]).quantize(Decimal("0.01"))
+        return None, "no price"
+    value = Decimal(amount).scaleb(-decimals) * found[1]
+    return value.quantize(Decimal("0.01")), f"bundled close {found[0]}"
 
 
 def _velocity(uow: UnitOfWork, reserve: Reserve, vault: str, now: datetime) -> Decimal:
