@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
-from reserve.adapters.chain import ChainSource
 from reserve.cli import custody_reconcile, custody_transfer
+from reserve.cli.chain_options import EsploraOption, RpcOption, chain_source
 from reserve.cli.context import state
 from reserve.cli.render import emit_json, out, table
 from reserve.cli.signer import sign_command
@@ -43,31 +42,6 @@ app.command("sign")(sign_command)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 VaultName = Annotated[str, typer.Argument(help="The vault's name, e.g. cold-astana-1.")]
-
-
-def chain_source(rpc: str | None, esplora: str | None) -> ChainSource:
-    """A chain source from ``--rpc http://user:pass@host:port`` or ``--esplora URL``."""
-    if (rpc is None) == (esplora is None):
-        raise InvalidInput.one("option", "--rpc/--esplora", "give exactly one chain source")
-    if esplora is not None:
-        from reserve.adapters.chain_esplora import Esplora
-
-        return Esplora(esplora)
-    from reserve.adapters.chain_rpc import CoreRpc
-
-    assert rpc is not None
-    parts = urlsplit(rpc)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    plain = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-    return CoreRpc(plain, parts.username or "", parts.password or "")
-
-
-RpcOption = Annotated[
-    str | None, typer.Option("--rpc", help="Bitcoin Core JSON-RPC, http://user:pass@host:port.")
-]
-EsploraOption = Annotated[str | None, typer.Option("--esplora", help="Esplora base URL.")]
 
 
 # -- key holders ----------------------------------------------------------------------------

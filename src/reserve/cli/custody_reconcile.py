@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
+from reserve.cli.chain_options import EsploraOption, RpcOption, chain_source
 from reserve.cli.context import state
-from reserve.cli.custody_transfer import EsploraOption, JsonFlag, RpcOption, _chain
+from reserve.cli.custody_transfer import JsonFlag
 from reserve.cli.render import emit_json, out, table
 from reserve.services import custody_reconcile
 
@@ -32,7 +33,7 @@ def reconcile(
     if ctx.invoked_subcommand is not None:
         return
     cli = state(ctx)
-    found = custody_reconcile.reconcile(cli.reserve(), _chain(rpc, esplora), actor=cli.actor)
+    found = custody_reconcile.reconcile(cli.reserve(), chain_source(rpc, esplora), actor=cli.actor)
     rows = [
         {
             "vault": f.vault,

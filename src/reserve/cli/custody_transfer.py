@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from reserve.cli.chain_options import EsploraOption, RpcOption, chain_source
 from reserve.cli.context import state
 from reserve.cli.render import emit_json, out, table
 from reserve.core.errors import InvalidInput
@@ -23,16 +24,6 @@ transfer = typer.Typer(help="Transfers: request, approve, sign, broadcast.", no_
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 TransferId = Annotated[str, typer.Argument(help="The transfer id, e.g. TR-2025-001.")]
-
-
-def _chain(rpc: str | None, esplora: str | None) -> Any:
-    from reserve.cli.custody import chain_source
-
-    return chain_source(rpc, esplora)
-
-
-RpcOption = Annotated[str | None, typer.Option("--rpc", help="http://user:pass@host:port")]
-EsploraOption = Annotated[str | None, typer.Option("--esplora", help="Esplora base URL.")]
 
 
 # -- policy ---------------------------------------------------------------------------------
@@ -264,7 +255,7 @@ def transfer_broadcast(
     """
     cli = state(ctx)
     txid = custody_signing.broadcast_transfer(
-        cli.reserve(), transfer_id, _chain(rpc, esplora), actor=cli.actor
+        cli.reserve(), transfer_id, chain_source(rpc, esplora), actor=cli.actor
     )
     out.print(f"transfer {transfer_id}: broadcast {txid}", markup=False)
 
@@ -282,7 +273,7 @@ def transfer_confirm(
     """
     cli = state(ctx)
     done = custody_signing.confirm_transfer(
-        cli.reserve(), transfer_id, _chain(rpc, esplora), actor=cli.actor
+        cli.reserve(), transfer_id, chain_source(rpc, esplora), actor=cli.actor
     )
     if done.entry_seq is None:
         out.print(f"{done.txid}: {done.confirmations} of {done.needed} confirmations", markup=False)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from reserve.cli.context import state
-from reserve.cli.options import day_option
+from reserve.cli.options import day_option, day_range
 from reserve.cli.render import emit_json, out, progress_bar, table
 from reserve.core.money import decimal_text
 from reserve.services import market, market_load
@@ -70,7 +70,7 @@ def fix(
     Example: `reserve --as admin market fix --date 2021-11-26`
     """
     cli = state(ctx)
-    first, last = _days(on, start, end)
+    first, last = day_range(on, start, end)
     with progress_bar("publishing fixes") as report:
         outcomes = market.fix_range(
             cli.reserve(), first, last, actor=cli.actor, reason=reason, progress=report
@@ -121,17 +121,6 @@ def fix(
     missing = outcomes[0].missing
     if missing:
         out.print(f"no data for {', '.join(missing)} on {first}", markup=False)
-
-
-def _days(on: str | None, start: str | None, end: str | None) -> tuple:  # type: ignore[type-arg]
-    from reserve.core.errors import InvalidInput
-
-    if on is not None and start is None and end is None:
-        day = day_option(on, "--date")
-        return day, day
-    if on is None and start is not None and end is not None:
-        return day_option(start, "--from"), day_option(end, "--to")
-    raise InvalidInput.one("option", "--date/--from/--to", "give --date, or --from and --to")
 
 
 alerts_app = typer.Typer(

@@ -44,3 +44,13 @@ def moment_option(text: str, option: str) -> datetime:
         raise InvalidInput.one(
             "option", option, f"{text!r} is not a time such as 2024-03-05T12:00:00+00:00"
         ) from None
+
+
+def day_range(on: str | None, start: str | None, end: str | None) -> tuple[date, date]:
+    """``--date D`` (one day) or ``--from A --to B``, never a mix."""
+    if on is not None and start is None and end is None:
+        day = day_option(on, "--date")
+        return day, day
+    if on is None and start is not None and end is not None:
+        return day_option(start, "--from"), day_option(end, "--to")
+    raise InvalidInput.one("option", "--date/--from/--to", "give --date, or --from and --to")

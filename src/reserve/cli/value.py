@@ -10,8 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from reserve.cli.context import state
-from reserve.cli.market import _days
-from reserve.cli.options import day_option
+from reserve.cli.options import day_option, day_range
 from reserve.cli.render import CENT, emit_json, out, progress_bar, table
 from reserve.core.money import decimal_text, format_units
 from reserve.services import valuation
@@ -42,7 +41,7 @@ def value(
     if ctx.invoked_subcommand is not None:
         return
     cli = state(ctx)
-    first, last = _days(on, start, end)
+    first, last = day_range(on, start, end)
     with progress_bar("valuing") as report:
         found = valuation.value_range(cli.reserve(), first, last, actor=cli.actor, progress=report)
     if as_json:

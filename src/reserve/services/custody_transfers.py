@@ -325,8 +325,9 @@ def _stored(uow: UnitOfWork, transfer_id: str) -> StoredTransfer:
 def unspent_deposits(uow: UnitOfWork, vault: str) -> list[Deposit]:
     """The vault's known coins not taken by a built transfer that was not cancelled."""
     taken: set[str] = set()
-    cancelled = {e.transfer_id for e in uow.custody.events() if e.kind == EventKind.CANCELLED}
-    for event in uow.custody.events():
+    events = uow.custody.events()
+    cancelled = {e.transfer_id for e in events if e.kind == EventKind.CANCELLED}
+    for event in events:
         if event.kind == EventKind.BUILT and event.transfer_id not in cancelled:
             taken |= {f"{i['txid']}:{i['vout']}" for i in event.payload["inputs"]}
     return [d for d in uow.custody.deposits(vault) if d.outpoint not in taken]

@@ -1,12 +1,8 @@
-"""Market use cases: load the price sources, publish the daily fixes, read USD/KZT.
+"""Market use cases: publish the daily fixes from the stored prices, read USD/KZT.
 
-Prices are loaded into the database once (a day already loaded with another value is refused:
-history is not rewritten by a reload), and fixes are computed from what is stored, so every
-published fix can be traced to the rows it used: each row keeps the sha256 of the file it came
-from, or, for an exchange or the National Bank, of the canonical JSON of the rows fetched with it
-(``rows_sha256``). A network source is asked only for the days after its last loaded one. A fix
-is published once per asset and day; a different result later is a correction: a new version
-with its reason, the old one kept.
+Fixes are computed from what ``market_load`` stored, so every published fix can be traced to
+the rows it used. A fix is published once per asset and day; a different result later is a
+correction: a new version with its reason, the old one kept.
 """
 
 from __future__ import annotations
@@ -225,11 +221,6 @@ def _fix_alerts(uow: UnitOfWork, reserve: Reserve, fixes: Sequence[StoredFix]) -
     uow.market.add_alerts(
         StoredAlert(a.day, a.kind, a.subject, a.detail, a.value, reserve.clock()) for a in found
     )
-
-
-def fixes_of(reserve: Reserve, day: date) -> list[StoredFix]:
-    with reserve.reading() as uow:
-        return [f for (_a, d), f in sorted(uow.market.fixes_between(day, day).items()) if d == day]
 
 
 def fix_history(reserve: Reserve, asset: str, day: date) -> list[StoredFix]:

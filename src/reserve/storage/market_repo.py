@@ -354,7 +354,3 @@ class MarketStore:
             r.lot_id: (r.source_kind, int(r.units), r.cost_usd, r.cost_kzt)
             for r in self.conn.execute(query)
         }
-
-    def first_entry_day(self) -> date | None:
-        found = self.conn.execute(select(func.min(t.entries.c.date))).scalar_one_or_none()
-        return found
